@@ -1,0 +1,1 @@
+"""Audio: speaking (TTS), recording with end-of-answer detection, playback, devices."""

@@ -1,0 +1,140 @@
+"""Load `question_bank/` and `rubrics/` YAML files into validated `BankEntry` objects.
+
+Errors name the file and the field (`rubrics/x.yaml: rubrics[2].points[0].text: ...`) so a user
+editing a file by hand can find the problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from interviewer.bank.models import BankEntry, Question, QuestionFile, Rubric, RubricFile
+from interviewer.errors import BankError, UsageError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top>"
+
+
+def format_validation_error(path: Path | str, err: ValidationError) -> list[str]:
+    """One `file: field: message` line per problem pydantic found."""
+    return [f"{path}: {_loc(e['loc'])}: {e['msg']}" for e in err.errors()]
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BankError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BankError(f"{path}{where}: invalid YAML: {problem}") from exc
+
+
+def parse_file(path: Path, model: type[M]) -> M:
+    """Validate one YAML file against `model`; raise `BankError` listing every problem."""
+    data = read_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = format_validation_error(path, exc)
+        raise BankError(lines[0] + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "")) from exc
+
+
+@dataclass
+class Bank:
+    """The loaded bank: entries by id plus any problems met while loading."""
+
+    entries: dict[str, BankEntry] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[BankEntry]:
+        return iter(self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, qid: str) -> BankEntry:
+        try:
+            return self.entries[qid]
+        except KeyError:
+            close = [k for k in self.entries if qid in k][:5]
+            hint = f"did you mean: {', '.join(close)}" if close else "see `interviewer bank list`"
+            raise UsageError(f"no question with id {qid!r} in the bank", hint=hint) from None
+
+    def topics(self) -> list[str]:
+        return sorted({e.question.topic for e in self})
+
+
+def _yaml_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+
+
+def load_bank(questions_dir: Path, rubrics_dir: Path, *, strict: bool = True) -> Bank:
+    """Load every question and rubric file and join them by question id.
+
+    With `strict` the first problem raises `BankError`; otherwise problems are collected in
+    `Bank.problems` (what `bank check` reports) and the valid entries are still returned.
+    """
+    bank = Bank()
+    questions: dict[str, tuple[Question, Path]] = {}
+    rubrics: dict[str, tuple[Rubric, Path]] = {}
+
+    def problem(msg: str) -> None:
+        if strict:
+            raise BankError(msg)
+        bank.problems.append(msg)
+
+    for d, what in ((questions_dir, "question bank"), (rubrics_dir, "rubrics")):
+        if not d.is_dir():
+            problem(f"{d}: {what} directory does not exist")
+    for path in _yaml_files(questions_dir) if questions_dir.is_dir() else []:
+        try:
+            qf = parse_file(path, QuestionFile)
+        except BankError as exc:
+            problem(str(exc))
+            continue
+        for i, q in enumerate(qf.questions):
+            if q.id in questions:
+                problem(f"{path}: questions[{i}].id: duplicate id {q.id!r} "
+                        f"(also in {questions[q.id][1]})")
+                continue
+            questions[q.id] = (q, path)
+    for path in _yaml_files(rubrics_dir) if rubrics_dir.is_dir() else []:
+        try:
+            rf = parse_file(path, RubricFile)
+        except BankError as exc:
+            problem(str(exc))
+            continue
+        for i, r in enumerate(rf.rubrics):
+            if r.question_id in rubrics:
+                problem(f"{path}: rubrics[{i}].question_id: second rubric for "
+                        f"{r.question_id!r} (also in {rubrics[r.question_id][1]})")
+                continue
+            if r.question_id not in questions:
+                problem(f"{path}: rubrics[{i}].question_id: no question with id {r.question_id!r}")
+                continue
+            rubrics[r.question_id] = (r, path)
+    for qid, (q, qpath) in questions.items():
+        if qid not in rubrics:
+            problem(f"{qpath}: questions[id={qid}]: has no rubric in {rubrics_dir}")
+            continue
+        r, rpath = rubrics[qid]
+        bank.entries[qid] = BankEntry(question=q, rubric=r, question_file=str(qpath),
+                                      rubric_file=str(rpath))
+    return bank

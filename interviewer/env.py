@@ -1,0 +1,78 @@
+"""The Environment a command runs in: streams, terminal-ness and paths (swappable in tests)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _find_project_root() -> Path:
+    """The folder holding `question_bank/`: cwd or a parent, else the source checkout."""
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "question_bank").is_dir() and (d / "rubrics").is_dir():
+            return d
+    return PACKAGE_DIR.parent
+
+
+@dataclass
+class Environment:
+    """Everything a command touches outside itself. Tests build one with their own values."""
+
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    stdout_isatty: bool = field(default_factory=lambda: sys.stdout.isatty())
+    project_root: Path = field(default_factory=_find_project_root)
+    recordings_root: Path | None = None
+    home: Path | None = None
+    show_traceback: bool = False
+
+    def __post_init__(self) -> None:
+        root = os.environ.get("INTERVIEWER_ROOT")
+        if root:
+            self.project_root = Path(root).expanduser().resolve()
+        if self.recordings_root is None:
+            rec = os.environ.get("INTERVIEWER_RECORDINGS")
+            self.recordings_root = (
+                Path(rec).expanduser() if rec else self.project_root / "recordings"
+            )
+        if self.home is None:
+            h = os.environ.get("INTERVIEWER_HOME")
+            self.home = Path(h).expanduser() if h else Path.home() / ".cache" / "interviewer"
+
+    @property
+    def questions_dir(self) -> Path:
+        return self.project_root / "question_bank"
+
+    @property
+    def rubrics_dir(self) -> Path:
+        return self.project_root / "rubrics"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where provisioned model weights live (converted Whisper checkpoints, GGUFs)."""
+        assert self.home is not None
+        return self.home / "models"
+
+    @property
+    def recordings(self) -> Path:
+        assert self.recordings_root is not None
+        return self.recordings_root
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr)
+
+    def load_bank(self):  # type: ignore[no-untyped-def]  # lazy import keeps `env` light
+        from interviewer.bank.loader import load_bank
+
+        return load_bank(self.questions_dir, self.rubrics_dir)

@@ -1,0 +1,63 @@
+"""Error hierarchy and exit statuses.
+
+Every error a user can cause or meet is an `InterviewerError` subclass carrying one clear line
+(naming the file, field or device) and the exit status the CLI returns for it. Engines translate
+their own exceptions into these at the adapter boundary, so the CLI never shows a raw traceback
+unless `--traceback` is given.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """Process exit codes: stable, documented in the README."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    ENGINE_UNAVAILABLE = 3
+    INTERRUPTED = 130
+
+
+class InterviewerError(Exception):
+    """Base class: a problem to report to the user as one line."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(InterviewerError):
+    """The command line itself is wrong (unknown id, bad flag combination)."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class BankError(InterviewerError):
+    """A question-bank or rubric file is malformed; the message names file and field."""
+
+
+class DataError(InterviewerError):
+    """A stored file (session, dataset, audio) is unreadable or invalid."""
+
+
+class EngineUnavailable(InterviewerError):
+    """An engine (TTS, audio device, ASR weights, LLM server) cannot be used here."""
+
+    exit_status = ExitStatus.ENGINE_UNAVAILABLE
+
+
+class AudioDeviceError(EngineUnavailable):
+    """No usable input/output audio device, or the device failed mid-stream."""
+
+
+class ModelNotInstalled(EngineUnavailable):
+    """Model weights are not provisioned; the hint says which command installs them."""

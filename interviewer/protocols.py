@@ -1,0 +1,190 @@
+"""The small protocols the session loop depends on, and the data they exchange.
+
+The session loop and policy code import only this module; each engine lives in one adapter module
+(`audio/…`, `asr/…`, `judge/…`) built by `interviewer.factory` with lazy imports, so commands that
+do not need an engine never import it (and never import torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from interviewer.bank.models import BankEntry
+
+SAMPLE_RATE = 16_000  # every internal audio array is float32 mono at 16 kHz
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --------------------------------------------------------------------------- speech out
+class SpeechResult(_Stored):
+    """What the Speaker really did: when audio started/finished playing and where."""
+
+    text: str
+    device: str | None = None
+    started_at: float | None = None  # time.monotonic() of the first sample handed to the device
+    finished_at: float | None = None
+    duration_s: float = 0.0
+    printed_only: bool = False  # --no-tts
+
+
+@runtime_checkable
+class Speaker(Protocol):
+    def speak(self, text: str) -> SpeechResult:
+        """Say `text` and return once it has been played (or printed, without TTS)."""
+        ...
+
+
+@runtime_checkable
+class Player(Protocol):
+    def play(self, path: Path, *, on_progress: Callable[[float, float], None] | None = None,
+             start_s: float = 0.0) -> float:
+        """Play a WAV; return seconds played (less than its length if interrupted)."""
+        ...
+
+
+# --------------------------------------------------------------------------- speech in
+EndReason = Literal["enter", "silence", "max_length", "no_answer", "interrupted", "eof"]
+
+
+class Take(_Stored):
+    """One recorded answer, already on disk."""
+
+    path: str
+    duration_s: float
+    ended_by: EndReason
+    speech_start_s: float | None = None  # first speech (VAD), seconds into the take
+    speech_end_s: float | None = None  # last speech, seconds into the take
+    ended_at: float | None = None  # time.monotonic() when the take was closed
+
+    @property
+    def no_answer(self) -> bool:
+        return self.ended_by == "no_answer"
+
+
+ChunkCallback = Callable[[np.ndarray], None]
+
+
+@runtime_checkable
+class Recorder(Protocol):
+    def record(self, path: Path, *, on_chunk: ChunkCallback | None = None) -> Take:
+        """Record one answer to `path` (written as captured) until the end-of-answer rule fires.
+
+        `on_chunk` receives each captured float32 16 kHz block as it arrives (streaming ASR).
+        """
+        ...
+
+
+# --------------------------------------------------------------------------- transcription
+class Word(_Stored):
+    start: float
+    end: float
+    word: str
+    probability: float | None = None
+
+
+class Segment(_Stored):
+    start: float
+    end: float
+    text: str
+    no_speech_prob: float | None = None
+    avg_logprob: float | None = None
+
+
+class Transcript(_Stored):
+    text: str
+    duration_s: float
+    segments: list[Segment] = Field(default_factory=list)
+    words: list[Word] = Field(default_factory=list)
+    engine: str
+    model: str
+    no_speech: bool = False  # silence/noise only: nothing to judge
+    language: str = "en"
+    seconds: float | None = None  # wall time spent transcribing
+
+
+@runtime_checkable
+class StreamingTranscription(Protocol):
+    def feed(self, chunk: np.ndarray) -> None:
+        """Hand over captured audio; finished speech segments are transcribed in the background."""
+        ...
+
+    def finish(self) -> Transcript:
+        """Transcribe what remains and return the whole take's transcript."""
+        ...
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    engine: str
+    model: str
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        """Transcribe float32 16 kHz mono audio in one pass."""
+        ...
+
+    def stream(self, *, prompt: str | None = None) -> StreamingTranscription:
+        """Start a transcription that runs while the candidate is still speaking."""
+        ...
+
+
+# --------------------------------------------------------------------------- judging
+Status = Literal["covered", "partial", "missing"]
+
+
+class JudgeInfo(_Stored):
+    backend: str
+    model: str
+    note: str | None = None  # e.g. "Ollama not reachable; using the offline embedded judge"
+
+
+class RawVerdict(_Stored):
+    """What a judge backend classifies for one point; code verifies and scores it."""
+
+    point_id: str
+    status: Status
+    evidence: str | None = None
+    confidence: float | None = None
+    rationale: str | None = None
+
+
+class PointVerdict(_Stored):
+    """A verified verdict: credited only if its evidence occurs in the transcript."""
+
+    point_id: str
+    point: str
+    weight: float
+    status: Status
+    evidence: str | None = None
+    evidence_span: tuple[int, int] | None = None  # character offsets in the transcript
+    confidence: float | None = None
+    note: str | None = None  # why a claimed credit was withdrawn, etc.
+
+
+class Judgement(_Stored):
+    question_id: str
+    points: list[PointVerdict]
+    score: float  # 0..1, computed in code from verdicts and weights
+    follow_up: str | None = None
+    follow_up_id: str | None = None
+    missed_feedback: list[str] = Field(default_factory=list)
+    strengths: list[str] = Field(default_factory=list)
+    judge: JudgeInfo
+    seconds: float | None = None
+    flags: list[str] = Field(default_factory=list)  # "no_speech", "injection_suspected", …
+
+
+@runtime_checkable
+class Judge(Protocol):
+    info: JudgeInfo
+
+    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
+        """Classify each rubric point for this answer (the backend never scores)."""
+        ...
