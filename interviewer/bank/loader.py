@@ -53,7 +53,8 @@ def parse_file(path: Path, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         lines = format_validation_error(path, exc)
-        raise BankError(lines[0] + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "")) from exc
+        more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise BankError(lines[0] + more) from exc
 
 
 @dataclass

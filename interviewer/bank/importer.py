@@ -1,0 +1,143 @@
+"""`interviewer bank import`: turn a user's own question document into draft bank files.
+
+Recognises the three layouts the seed documents use:
+- Q&A: `Q12. question?` followed by `Model answer:` and its paragraphs;
+- loops: `Loop 3: title`, `Prompt`, `Expected strong answer` / `Expectations` bullets,
+  `Follow-ups` bullets;
+- categorized lists: a heading line followed by `- question` bullets.
+Drafts are for review: points come from listed expectations or the model answer's sentences;
+where a document gives none, the rubric is left short and `bank check` says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interviewer.errors import DataError
+
+_Q = re.compile(r"^Q(\d+)[.)]\s*(.+)$")
+_LOOP = re.compile(r"^Loop\s+(\d+)\s*[:.-]\s*(.*)$", re.I)
+_BULLET = re.compile(r"^\s*[-*•]\s+(.+)$")
+_SECTION = re.compile(r"^\d+\.\s+([A-Z].{2,80})$")
+_EXPECT = re.compile(r"^(expected strong answer|expectations|expected points?)\b", re.I)
+_FOLLOW = re.compile(r"^follow[- ]?ups?\b", re.I)
+
+
+@dataclass
+class Draft:
+    """One imported question before review."""
+
+    source: str
+    text: str
+    topic: str
+    reference_answer: str = ""
+    points: list[str] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+
+
+def slug(text: str, max_words: int = 7) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    stop = {"a", "an", "the", "of", "to", "and", "or", "is", "what", "how", "why", "do", "you"}
+    kept = [w for w in words if w not in stop][:max_words] or words[:max_words] or ["item"]
+    return "-".join(kept)[:80].strip("-")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4]
+
+
+def parse_document(path: Path, default_topic: str = "imported") -> list[Draft]:
+    """Parse one document; raises DataError when no recognised question is found."""
+    try:
+        lines = [ln.rstrip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read as UTF-8 text: {exc}") from exc
+    name = path.name
+    drafts: list[Draft] = []
+    topic = slug(default_topic)
+    mode = ""  # what the current bullets/paragraphs belong to
+    position = 0
+    cur: Draft | None = None
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if m := _Q.match(line):
+            cur = Draft(f"{name}#Q{m.group(1)}", m.group(2).strip(), topic)
+            drafts.append(cur)
+            mode = "question"
+        elif m := _LOOP.match(line):
+            cur = Draft(f"{name}#Loop {m.group(1)}", "", topic)
+            drafts.append(cur)
+            mode = "loop-title"
+        elif cur is not None and line.lower().rstrip(":") == "prompt":
+            mode = "prompt"
+        elif cur is not None and line.lower().startswith("model answer"):
+            mode = "answer"
+        elif cur is not None and _EXPECT.match(line):
+            mode = "expect"
+        elif cur is not None and _FOLLOW.match(line):
+            mode = "follow"
+        elif m := _BULLET.match(line):
+            item = m.group(1).strip()
+            if cur is not None and mode == "expect":
+                cur.points.append(item)
+            elif cur is not None and mode == "follow":
+                cur.follow_ups.append(item)
+            elif mode in ("", "list"):
+                position += 1
+                drafts.append(Draft(f"{name}#{position}", item, topic))
+                mode = "list"
+        elif m := _SECTION.match(line):
+            topic = slug(m.group(1), 4)
+            cur, mode = None, ""
+        elif cur is not None and mode == "prompt" and not cur.text:
+            cur.text = line
+        elif cur is not None and mode == "answer":
+            cur.reference_answer = f"{cur.reference_answer} {line}".strip()
+        elif cur is not None and mode in ("expect",) and line.endswith(":"):
+            continue  # "You should cover:" and similar lead-ins
+        elif mode == "list" or (cur is None and not _BULLET.match(line)):
+            # A plain line between bullet groups is a category heading.
+            topic = slug(line, 4)
+            cur, mode = None, ""
+    for d in drafts:
+        if not d.points and d.reference_answer:
+            d.points = _sentences(d.reference_answer)[:5]
+    drafts = [d for d in drafts if d.text]
+    if not drafts:
+        raise DataError(f"{path}: no questions recognised (expected 'Q1.' items, 'Loop 1:' "
+                        "blocks or '- ' bullet lists under headings)")
+    return drafts
+
+
+def to_bank_files(drafts: list[Draft]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Group drafts by topic into (question file, rubric file) YAML-ready dicts."""
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    used: set[str] = set()
+    for d in drafts:
+        qid = base = slug(d.text)
+        n = 2
+        while qid in used:
+            qid, n = f"{base}-{n}", n + 1
+        used.add(qid)
+        qfile, rfile = out.setdefault(d.topic, ({"questions": []}, {"rubrics": []}))
+        qfile["questions"].append({
+            "id": qid, "text": d.text, "topic": d.topic, "difficulty": "medium",
+            "kind": "concept", "sources": [d.source],
+            "reference_answer": d.reference_answer or "TODO: write a reference answer",
+        })
+        points: list[dict[str, str]] = []
+        for i, p in enumerate(d.points):
+            pid = slug(p, 4) or f"point-{i + 1}"
+            if any(x["id"] == pid for x in points):
+                pid = f"{pid}-{i + 1}"
+            points.append({"id": pid, "text": p})
+        rfile["rubrics"].append({
+            "question_id": qid, "points": points,
+            "follow_ups": [{"id": f"f{i + 1}", "text": f} for i, f in enumerate(d.follow_ups)],
+        })
+    return out
