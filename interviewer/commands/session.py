@@ -1,0 +1,247 @@
+"""`interviewer practice|sessions|rejudge|replay|report|progress|export`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from interviewer.env import Environment
+from interviewer.errors import ExitStatus, UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("practice", help="run a spoken practice session (the main job)")
+    p.add_argument("--topic")
+    p.add_argument("--question", action="append", default=[], metavar="ID",
+                   help="ask this question (repeatable)")
+    p.add_argument("--count", type=int, default=3, help="questions to ask (default 3)")
+    p.add_argument("--difficulty", choices=["easy", "medium", "hard"])
+    p.add_argument("--drill", action="store_true", help="weakest points first (spaced repetition)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--max-follow-ups", type=int, default=1)
+    p.add_argument("--silence", type=float, default=3.0,
+                   help="seconds of silence after speech that end an answer (default 3)")
+    p.add_argument("--max", dest="max_s", type=float, default=240.0,
+                   help="maximum answer length in seconds")
+    p.add_argument("--no-answer-timeout", type=float, default=20.0)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--text", action="store_true", help="type answers instead of speaking")
+    mode.add_argument("--answers-from", type=Path, metavar="DIR",
+                      help="WAV files in place of the microphone, in name order")
+    p.add_argument("--no-tts", action="store_true", help="print questions instead of speaking")
+    p.add_argument("--input-device")
+    p.add_argument("--output-device")
+    p.add_argument("--voice")
+    p.add_argument("--rate", type=int)
+    p.add_argument("--asr", default="faster-whisper", choices=["openai-whisper", "faster-whisper"],
+                   help="speech recogniser (default faster-whisper: same accuracy, ~2x faster)")
+    p.add_argument("--asr-model", default="tiny.en")
+    p.add_argument("--judge", default="auto", choices=["auto", "embedded", "ollama", "llama-cpp"])
+    p.add_argument("--judge-model")
+    p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
+    p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")
+    p.set_defaults(func=cmd_practice)
+
+    s = sub.add_parser("sessions", help="list recorded sessions")
+    s.add_argument("--format", choices=["table", "json"], default="table")
+    s.add_argument("--out", type=Path)
+    s.set_defaults(func=cmd_sessions)
+
+    r = sub.add_parser("rejudge", help="judge stored transcripts again, keeping old judgements")
+    r.add_argument("session")
+    r.add_argument("--backend", default="auto", choices=["auto", "embedded", "ollama",
+                                                         "llama-cpp"])
+    r.add_argument("--model")
+    r.add_argument("--out", type=Path)
+    r.set_defaults(func=cmd_rejudge)
+
+    rp = sub.add_parser("replay", help="play takes with transcript and verdicts")
+    rp.add_argument("session", help="session id, folder or 'last'")
+    rp.add_argument("--turn", type=int, help="only this turn (1-based)")
+    rp.add_argument("--no-audio", action="store_true")
+    rp.add_argument("--output-device")
+    rp.add_argument("--out", type=Path)
+    rp.set_defaults(func=cmd_replay)
+
+    rep = sub.add_parser("report", help="write a session report")
+    rep.add_argument("session")
+    rep.add_argument("--format", choices=["md", "html", "json"], default="md")
+    rep.add_argument("--output", "-o", type=Path, help="file to write (default stdout)")
+    rep.add_argument("--out", type=Path)
+    rep.set_defaults(func=cmd_report)
+
+    pg = sub.add_parser("progress", help="scores over time and points due for drilling")
+    pg.add_argument("--format", choices=["table", "json"], default="table")
+    pg.add_argument("--out", type=Path)
+    pg.set_defaults(func=cmd_progress)
+
+    ex = sub.add_parser("export", help="export missed points")
+    ex.add_argument("--anki", type=Path, required=True, metavar="FILE",
+                    help="write missed points as Anki cards (tab-separated import file)")
+    ex.add_argument("--out", type=Path)
+    ex.set_defaults(func=cmd_export)
+
+
+def _store(args: argparse.Namespace, env: Environment):  # type: ignore[no-untyped-def]
+    from interviewer.session.store import SessionStore
+
+    if getattr(args, "out", None):
+        env.recordings_root = args.out
+    return SessionStore(env.recordings)
+
+
+def cmd_practice(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from interviewer.session.run import run_practice
+
+    return run_practice(args, env, _store(args, env))
+
+
+def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    store = _store(args, env)
+    rows = []
+    for sid in store.ids():
+        try:
+            rec = store.load(sid)
+        except Exception as exc:  # one broken folder must not hide the others
+            rows.append({"id": sid, "error": str(exc)})
+            continue
+        rows.append({"id": rec.id, "date": rec.created, "status": rec.status,
+                     "questions": len(rec.main_turns()), "turns": len(rec.turns),
+                     "mean_score": rec.mean_score()})
+    if args.format == "json":
+        env.out(json.dumps(rows, indent=2))
+        return ExitStatus.OK
+    if not rows:
+        env.err(f"no sessions under {store.root}")
+    for r in rows:
+        if "error" in r:
+            env.out(f"{r['id']}  ERROR {r['error']}")
+            continue
+        ms = "–" if r["mean_score"] is None else f"{r['mean_score']:.0%}"
+        env.out(f"{r['id']}  {r['date']}  {r['status']:<11} {r['questions']} question(s)  "
+                f"mean {ms}")
+    return ExitStatus.OK
+
+
+def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from interviewer.factory import make_judge
+    from interviewer.judge.policy import assess
+
+    store = _store(args, env)
+    rec = store.load(args.session)
+    bank = env.load_bank()
+    judge = make_judge(backend=args.backend, model=args.model)
+    env.err(f"judge: {judge.info.backend} ({judge.info.model})"
+            + (f" — {judge.info.note}" if judge.info.note else ""))
+    asked: set[str] = set()
+    n = 0
+    for turn in rec.turns:
+        take = turn.final_take
+        if take is None or take.transcript is None or take.status == "no_answer":
+            continue
+        entry = bank.get(turn.question_id)
+        j = assess(judge, entry, take.transcript.text, asked | {entry.question.text})
+        take.judgements.append(j)
+        take.status = "judged"
+        n += 1
+        for call in getattr(judge, "calls", [])[:]:
+            store.log_llm_call(rec.id, call)
+        getattr(judge, "calls", []).clear()
+        old = take.judgements[-2].score if len(take.judgements) > 1 else None
+        env.out(f"turn {turn.index + 1}: {j.score:.0%}"
+                + (f" (was {old:.0%})" if old is not None else ""))
+        store.save(rec)
+    env.err(f"re-judged {n} answer(s) in {rec.id}")
+    return ExitStatus.OK
+
+
+def cmd_replay(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from interviewer.session.replay import replay
+
+    store = _store(args, env)
+    rec = store.load(args.session)
+    player = None
+    if not args.no_audio:
+        from interviewer.factory import make_player
+
+        player = make_player(output_device=args.output_device)
+    replay(rec, store, env, player=player, turn=args.turn)
+    return ExitStatus.OK
+
+
+def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from interviewer.session.report import render
+
+    store = _store(args, env)
+    rec = store.load(args.session)
+    try:
+        bank = env.load_bank()
+    except Exception:  # a report must still render if the bank has moved on
+        bank = None
+    text = render(rec, store, args.format, bank)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        env.err(f"wrote {args.output}")
+    else:
+        env.out(text)
+    return ExitStatus.OK
+
+
+def _progress(args: argparse.Namespace, env: Environment):  # type: ignore[no-untyped-def]
+    from interviewer.session.progress import compute_progress
+
+    store = _store(args, env)
+    records = [store.load(sid) for sid in store.ids()]
+    bank = env.load_bank()
+    return compute_progress(records, bank), bank
+
+
+def cmd_progress(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    prog, _ = _progress(args, env)
+    due = prog.due_points()
+    if args.format == "json":
+        env.out(json.dumps({
+            "topics": {t: [{"date": d, "score": s} for d, s in v]
+                       for t, v in prog.topic_scores.items()},
+            "points": [{"question_id": p.question_id, "point_id": p.point_id, "point": p.point,
+                        "box": p.box, "history": p.history,
+                        "due": p.due.isoformat() if p.due else None}
+                       for p in prog.points.values()],
+            "due": [f"{p.question_id}/{p.point_id}" for p in due],
+            "delivery": prog.delivery}, indent=2, default=str))
+        return ExitStatus.OK
+    if not prog.topic_scores:
+        env.out("No judged answers yet: run `interviewer practice`.")
+        return ExitStatus.OK
+    env.out(f"{'topic':<24} {'answers':>7} {'mean':>6} {'last':>6}")
+    for topic, scores in sorted(prog.topic_scores.items()):
+        vals = [s for _, s in scores]
+        env.out(f"{topic:<24} {len(vals):>7} {sum(vals) / len(vals):>6.0%} {vals[-1]:>6.0%}")
+    env.out(f"\n{len(due)} point(s) due for drilling (`interviewer practice --drill`):")
+    for p in due[:15]:
+        env.out(f"  {p.question_id}: {p.point}")
+    if prog.delivery:
+        wpm = [float(d["words_per_minute"]) for d in prog.delivery  # type: ignore[arg-type]
+               if d.get("words_per_minute")]
+        fpm = [float(d["fillers_per_minute"]) for d in prog.delivery  # type: ignore[arg-type]
+               if d.get("fillers_per_minute") is not None]
+        if wpm:
+            env.out(f"\ndelivery: {sum(wpm) / len(wpm):.0f} wpm on average"
+                    + (f", {sum(fpm) / len(fpm):.1f} fillers/min" if fpm else ""))
+    return ExitStatus.OK
+
+
+def cmd_export(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from interviewer.session.progress import anki_rows
+
+    prog, bank = _progress(args, env)
+    rows = anki_rows(prog, bank)
+    if not rows:
+        raise UsageError("no missed points to export yet")
+    lines = ["#separator:tab", "#html:true"] + [
+        f"{f.replace(chr(9), ' ')}\t{b.replace(chr(9), ' ')}" for f, b in rows]
+    args.anki.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env.out(f"wrote {len(rows)} card(s) to {args.anki}")
+    return ExitStatus.OK

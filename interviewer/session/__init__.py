@@ -1,0 +1,1 @@
+"""Practice sessions: the interview loop, crash-safe storage, metrics, reports, progress."""

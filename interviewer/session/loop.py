@@ -1,0 +1,268 @@
+"""The practice loop: ask, record, transcribe while recording, judge, follow up, persist.
+
+Depends only on the protocols (Speaker, Recorder, Transcriber, Judge) and pure policy, so tests
+drive it with fakes and the CLI with real engines. Every step is persisted before the next one
+starts: the take's audio is on disk while it is recorded, and `session.json` is saved after the
+question is asked, after the take, after the transcript and after the judgement.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from interviewer.bank.models import BankEntry
+from interviewer.protocols import Judge, Judgement, Recorder, Speaker, Transcriber, Transcript
+from interviewer.session.metrics import delivery_metrics
+from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
+from interviewer.session.ui import Console
+
+JudgeFn = Callable[[Judge, BankEntry, str, set[str]], Judgement]
+
+
+@dataclass
+class Engines:
+    """What a session talks to. `recorder` is None in `--text` mode."""
+
+    speaker: Speaker
+    recorder: Recorder | None
+    transcriber: Callable[[], Transcriber] | None  # lazy: waits for background warm-up
+    judge: Callable[[], Judge]
+    assess: JudgeFn
+    prompt_for: Callable[[BankEntry], str] | None = None  # vocabulary bias for Whisper
+
+
+@dataclass
+class Timings:
+    """Per-take latency marks (time.monotonic()), for the turn-latency benchmark."""
+
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = time.monotonic()
+
+
+class PracticeSession:
+    """Runs one session over planned bank entries."""
+
+    def __init__(self, record: SessionRecord, store: SessionStore, engines: Engines,
+                 console: Console, *, max_follow_ups: int = 1,
+                 entries: dict[str, BankEntry]) -> None:
+        self.record, self.store, self.engines, self.ui = record, store, engines, console
+        self.max_follow_ups = max_follow_ups
+        self.entries = entries
+        self.timings: list[Timings] = []
+        self._quit = False
+
+    # ------------------------------------------------------------------ top level
+    def run(self) -> SessionRecord:
+        """Ask every remaining planned question; Ctrl-C ends cleanly with everything saved."""
+        try:
+            for qid in self.record.remaining():
+                if self._quit:
+                    break
+                self.ask_question(self.entries[qid])
+            self.record.status = "interrupted" if self._quit else "completed"
+        except KeyboardInterrupt:
+            self.record.status = "interrupted"
+            self.ui.say("\nStopped. Everything so far is saved.")
+        finally:
+            self.store.save(self.record)
+        return self.record
+
+    def ask_question(self, entry: BankEntry) -> None:
+        turn = self._new_turn(entry.id, entry.question.text, "question")
+        judgement = self._ask_and_answer(turn, entry, intro=f"Question: {entry.question.text}")
+        if judgement is None:
+            return
+        for _ in range(self.max_follow_ups):
+            if self._quit or judgement is None or not judgement.follow_up:
+                break
+            fu = self._new_turn(entry.id, judgement.follow_up, "follow_up", parent=turn.index,
+                                follow_up_id=judgement.follow_up_id)
+            self.record.asked_follow_ups.append(judgement.follow_up)
+            self.store.save(self.record)
+            judgement = self._ask_and_answer(fu, entry, intro=f"Follow-up: {fu.text}")
+        self._close_question(turn)
+
+    # ------------------------------------------------------------------ one turn
+    def _new_turn(self, qid: str, text: str, kind: str, *, parent: int | None = None,
+                  follow_up_id: str | None = None) -> Turn:
+        turn = Turn(index=len(self.record.turns), question_id=qid, text=text,
+                    kind=kind, parent=parent, follow_up_id=follow_up_id)  # type: ignore[arg-type]
+        self.record.turns.append(turn)
+        return turn
+
+    def _speak(self, text: str) -> None:
+        self.ui.status("asking…")
+        self.engines.speaker.speak(text)
+        self.ui.end_status()
+
+    def _ask_and_answer(self, turn: Turn, entry: BankEntry, intro: str) -> Judgement | None:
+        """Ask the turn's question, take answers until the candidate moves on."""
+        self.ui.say(intro)
+        turn.asked = self.engines.speaker.speak(turn.text)
+        self.store.save(self.record)
+        judgement: Judgement | None = None
+        while True:
+            take = self._take(turn, entry)
+            judgement = take.judgement
+            if take.status == "no_answer":
+                self.ui.say("No answer heard.")
+            choice = self.ui.choose()
+            if choice == "repeat":
+                self._speak(turn.text)
+                continue
+            if choice == "retry":
+                continue
+            if choice == "skip":
+                turn.skipped = True
+                self.store.save(self.record)
+                return None
+            if choice == "quit":
+                self._quit = True
+            return judgement
+
+    def _take(self, turn: Turn, entry: BankEntry) -> TakeRecord:
+        rec = TakeRecord(index=len(turn.takes))
+        turn.takes.append(rec)
+        timing = Timings()
+        self.timings.append(timing)
+        if self.engines.recorder is None:  # --text
+            answer = self.ui.read_answer()
+            if answer is None:
+                self._quit = True
+                rec.status = "no_answer"
+                self.store.save(self.record)
+                return rec
+            rec.typed_answer = answer
+            rec.transcript = Transcript(text=answer, duration_s=0.0, engine="typed", model="-")
+            rec.status = "transcribed" if answer else "no_answer"
+        else:
+            self._record_and_transcribe(turn, entry, rec, timing)
+        self.store.save(self.record)
+        if rec.status == "transcribed" and rec.transcript is not None:
+            self._judge(turn, entry, rec, timing)
+        return rec
+
+    def _record_and_transcribe(self, turn: Turn, entry: BankEntry, rec: TakeRecord,
+                               timing: Timings) -> None:
+        assert self.engines.recorder is not None
+        name = f"turn{turn.index:02d}-take{rec.index}.wav"
+        rec.audio = name
+        self.store.save(self.record)  # the take exists before its first sample
+        path = self.store.folder(self.record.id) / name
+        stream = None
+        if self.engines.transcriber is not None:
+            prompt = self.engines.prompt_for(entry) if self.engines.prompt_for else None
+            stream = _LazyStream(self.engines.transcriber, prompt)
+        self.ui.status("listening… (Enter ends the answer)")
+        take = self.engines.recorder.record(path, on_chunk=stream.feed if stream else None)
+        timing.mark("take_closed")
+        rec.take = take
+        if take.no_answer:
+            rec.status = "no_answer"
+            if stream:
+                stream.cancel()
+            return
+        rec.status = "recorded"
+        self.store.save(self.record)
+        if stream is None:
+            return
+        self.ui.status("transcribing…")
+        rec.transcript = stream.finish()
+        timing.mark("transcript_final")
+        rec.metrics = delivery_metrics(rec.transcript, take.speech_start_s)
+        rec.status = "no_answer" if rec.transcript.no_speech else "transcribed"
+
+    def _judge(self, turn: Turn, entry: BankEntry, rec: TakeRecord, timing: Timings) -> None:
+        assert rec.transcript is not None
+        self.ui.status("judging…")
+        judge = self.engines.judge()
+        asked = set(self.record.asked_follow_ups) | {entry.question.text}
+        t0 = time.monotonic()
+        judgement = self.engines.assess(judge, entry, rec.transcript.text, asked)
+        judgement.seconds = judgement.seconds or round(time.monotonic() - t0, 3)
+        timing.mark("judged")
+        rec.judgements.append(judgement)
+        rec.status = "judged"
+        self.record.engines["judge"] = f"{judgement.judge.backend}:{judgement.judge.model}"
+        self._log_llm_calls(judge)
+        self.store.save(self.record)
+        self.ui.end_status()
+        self._show_feedback(judgement)
+
+    def _log_llm_calls(self, judge: Judge) -> None:
+        calls: list[dict[str, Any]] = getattr(judge, "calls", None) or []
+        while calls:
+            self.store.log_llm_call(self.record.id, calls.pop(0))
+
+    def _show_feedback(self, j: Judgement) -> None:
+        covered = [p for p in j.points if p.status != "missing"]
+        self.ui.say(f"Score {j.score:.0%} — covered {len(covered)} of {len(j.points)} points.")
+        for p in j.points:
+            mark = {"covered": "+", "partial": "~", "missing": "-"}[p.status]
+            quote = f'  "{p.evidence}"' if p.evidence else ""
+            self.ui.say(f"  {mark} {p.point}{quote}")
+
+    def _close_question(self, turn: Turn) -> None:
+        """Speak a short summary once the question and its follow-ups are done."""
+        last = turn.final_take.judgement if turn.final_take else None
+        if last is None:
+            return
+        missed = [p.point for p in last.points if p.status == "missing"]
+        if missed:
+            summary = f"You covered {len(last.points) - len(missed)} of {len(last.points)} " \
+                      f"points. To strengthen it, mention: {missed[0]}."
+        else:
+            summary = "You covered every point. Well done."
+        self.ui.say(summary)
+        self.engines.speaker.speak(summary)
+
+
+class _LazyStream:
+    """Buffers audio until the transcriber has warmed up, then streams into it."""
+
+    def __init__(self, factory: Callable[[], Transcriber], prompt: str | None) -> None:
+        self._factory, self._prompt = factory, prompt
+        self._stream: Any = None
+        self._pending: list[Any] = []
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def _ensure(self) -> Any:
+        if self._stream is None:
+            self._stream = self._factory().stream(prompt=self._prompt)
+            for chunk in self._pending:
+                self._stream.feed(chunk)
+            self._pending.clear()
+        return self._stream
+
+    def feed(self, chunk: Any) -> None:
+        with self._lock:
+            if self._cancelled:
+                return
+            ready = self._stream is not None or _is_ready(self._factory)
+            if ready:
+                self._ensure().feed(chunk)
+            else:
+                self._pending.append(chunk)
+
+    def finish(self) -> Transcript:
+        with self._lock:
+            result: Transcript = self._ensure().finish()
+            return result
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            self._pending.clear()
+
+
+def _is_ready(factory: Callable[[], Transcriber]) -> bool:
+    """A factory may expose `ready()` (background warm-up); plain callables count as ready."""
+    ready = getattr(factory, "ready", None)
+    return bool(ready()) if callable(ready) else True
