@@ -20,7 +20,7 @@ from interviewer.session.metrics import delivery_metrics
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
 from interviewer.session.ui import Console
 
-JudgeFn = Callable[[Judge, BankEntry, str, set[str]], Judgement]
+JudgeFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
 
 
 @dataclass
@@ -184,7 +184,7 @@ class PracticeSession:
         judge = self.engines.judge()
         asked = set(self.record.asked_follow_ups) | {entry.question.text}
         t0 = time.monotonic()
-        judgement = self.engines.assess(judge, entry, rec.transcript.text, asked)
+        judgement = self.engines.assess(judge, entry, rec.transcript, asked)
         judgement.seconds = judgement.seconds or round(time.monotonic() - t0, 3)
         timing.mark("judged")
         rec.judgements.append(judgement)

@@ -10,7 +10,10 @@ from interviewer.session.store import DeliveryMetrics
 
 #: A silence between two words at least this long counts as a long pause.
 LONG_PAUSE_S = 2.0
-_SINGLE_FILLERS = {"um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "like", "basically"}
+_SINGLE_FILLERS = {"um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "basically"}
+#: "like" is a filler only when set off by punctuation ("so, like, the loss…"), not in
+#: "behaves like an ensemble".
+_LIKE_FILLER = re.compile(r"(?:^|[,.!?;]\s*)like\s*,", re.I)
 _MULTI_FILLERS = ("you know", "i mean", "sort of", "kind of")
 _NORM = re.compile(r"[^a-z' ]+")
 
@@ -23,6 +26,8 @@ def count_fillers(text: str) -> Counter[str]:
     """Filler words and phrases in a transcript (case and punctuation ignored)."""
     words = [w for w in (_norm(t) for t in text.split()) if w]
     found: Counter[str] = Counter(w for w in words if w in _SINGLE_FILLERS)
+    if n_like := len(_LIKE_FILLER.findall(text)):
+        found["like"] = n_like
     joined = " " + " ".join(words) + " "
     for phrase in _MULTI_FILLERS:
         n = joined.count(f" {phrase} ")
