@@ -58,8 +58,11 @@ def check_entry(e: BankEntry) -> Iterable[str]:
     follow-ups that repeat the question."""
     r, q = e.rubric, e.question
     for i, p in enumerate(r.points):
-        if len(p.text.split()) < 2:
-            yield f"{_where(e, f'points[{i}].text')}: point {p.text!r} is a single word"
+        if len(p.text.split()) < 2 and not p.description:
+            # A document may list a one-word point ("priors"); it is checkable only once a
+            # description says what covering it means.
+            yield (f"{_where(e, f'points[{i}].text')}: point {p.text!r} is a single word "
+                   "with no description")
         if p.follow_up is not None and not p.follow_up.strip():
             yield f"{_where(e, f'points[{i}].follow_up')}: empty follow-up"
         ref = q.reference_answer.lower()
