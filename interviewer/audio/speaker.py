@@ -1,0 +1,196 @@
+"""Speaking the questions: pyttsx3 (espeak-ng) synthesises, sounddevice plays.
+
+pyttsx3's own `say()` plays through `aplay` and reports success even when no device exists, so
+the program could not know whether the candidate heard anything. Instead we synthesise to a WAV
+buffer and play it ourselves; the SpeechResult then carries real start/finish times and the device.
+
+pyttsx3 2.99 + espeak-ng pitfalls handled here (see the project's audio notes):
+- `runAndWait()` may return before the file exists: wait for `finished-utterance` (completed) and
+  check the WAV has frames;
+- an engine that did `save_to_file` later overwrites that file instead of speaking, and a second
+  queued item can be lost: a fresh engine per utterance, one item per `runAndWait()`;
+- it prints "Audio saved to …" on stdout: redirected away so `--json` output stays clean;
+- an unknown voice name is silently ignored: voices are validated against the engine's list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from interviewer.errors import EngineUnavailable, UsageError
+from interviewer.protocols import SpeechResult
+
+DRIVER = "espeak"
+_SYNTH_TIMEOUT_S = 30.0
+# One synthesis at a time: espeak-ng's synth callback is a process-wide global.
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One TTS voice as pyttsx3 reports it."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...]
+    gender: str | None
+
+
+def _new_engine() -> Any:
+    try:
+        from pyttsx3.engine import Engine
+    except ImportError as exc:
+        raise EngineUnavailable("pyttsx3 is not installed", hint="pip install pyttsx3, or use "
+                                "--no-tts") from exc
+    try:
+        # Engine(), not pyttsx3.init(): init() hands back a cached engine, and a used engine
+        # misbehaves (see module docstring).
+        return Engine(DRIVER)
+    except (OSError, RuntimeError, ImportError) as exc:
+        raise EngineUnavailable(
+            f"text-to-speech engine espeak-ng is not usable: {exc}",
+            hint="install libespeak-ng1 (apt), or run with --no-tts",
+        ) from exc
+
+
+def _drop_engine(engine: Any) -> None:
+    # The driver's destructor clears espeak's global synth callback; collect it now, while we
+    # hold the lock, rather than during the next utterance's synthesis.
+    del engine
+    gc.collect()
+
+
+def list_voices() -> list[VoiceInfo]:
+    """Voices the TTS engine offers (`interviewer voices`)."""
+    with _LOCK:
+        engine = _new_engine()
+        try:
+            voices = engine.getProperty("voices")
+        finally:
+            _drop_engine(engine)
+    return [
+        VoiceInfo(id=str(v.id), name=str(v.name), languages=tuple(v.languages or ()),
+                  gender=v.gender)
+        for v in voices
+    ]
+
+
+def find_voice(spec: str, voices: list[VoiceInfo] | None = None) -> VoiceInfo:
+    """Match `--voice`: exact id, exact name, then id suffix/language (e.g. "en-us")."""
+    vs = voices if voices is not None else list_voices()
+    low = spec.strip().lower()
+    for pred in (
+        lambda v: v.id.lower() == low,
+        lambda v: v.name.lower() == low,
+        lambda v: v.id.lower().rsplit("/", 1)[-1] == low or low in (x.lower() for x in v.languages),
+    ):
+        hits = [v for v in vs if pred(v)]
+        if hits:
+            return hits[0]
+    partial = [v for v in vs if low in v.name.lower() or low in v.id.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    hint = "`interviewer voices` lists them"
+    if partial:
+        hint = "matches " + ", ".join(v.id for v in partial[:8]) + ("…" if len(partial) > 8 else "")
+    raise UsageError(f"no TTS voice matches {spec!r}", hint=hint)
+
+
+def synthesize(text: str, *, voice: str | None = None,
+               rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Synthesise `text`; return (float32 mono audio, sample rate) — espeak-ng gives 22050 Hz."""
+    import soundfile as sf
+
+    if not text.strip():
+        raise UsageError("nothing to say: the text is empty")
+    voice_id = find_voice(voice).id if voice else None
+    with _LOCK, tempfile.TemporaryDirectory(prefix="interviewer-tts-") as tmp:
+        wav = Path(tmp) / "utterance.wav"
+        engine = _new_engine()
+        finished = threading.Event()
+        completed: list[bool] = []
+
+        def on_finished(**kw: Any) -> None:  # fires from espeak's thread
+            completed.append(bool(kw.get("completed")))
+            finished.set()
+
+        engine.connect("finished-utterance", on_finished)
+        try:
+            if voice_id:
+                engine.setProperty("voice", voice_id)
+            if rate is not None:
+                engine.setProperty("rate", int(rate))
+            with contextlib.redirect_stdout(io.StringIO()):
+                engine.save_to_file(text, str(wav))
+                engine.runAndWait()
+                finished.wait(_SYNTH_TIMEOUT_S)
+                # The file is written just before the callback fires; give the OS a moment.
+                deadline = time.monotonic() + 2.0
+                while not wav.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        finally:
+            _drop_engine(engine)
+        if not finished.is_set() or not any(completed):
+            raise EngineUnavailable("text-to-speech did not finish the utterance",
+                                    hint="run with --no-tts to print questions instead")
+        try:
+            audio, sr = sf.read(str(wav), dtype="float32", always_2d=False)
+        except (OSError, RuntimeError) as exc:
+            raise EngineUnavailable(f"text-to-speech wrote no readable audio: {exc}",
+                                    hint="run with --no-tts to print questions instead") from exc
+    if audio.ndim > 1:
+        audio = audio.mean(axis=1)
+    if audio.shape[0] == 0 or not np.any(audio):
+        raise EngineUnavailable(f"text-to-speech produced silence for {text[:40]!r}",
+                                hint="check the voice (`interviewer voices`) or use --no-tts")
+    return audio.astype(np.float32, copy=False), int(sr)
+
+
+class Pyttsx3Speaker:
+    """Speaker protocol: synthesise with pyttsx3/espeak-ng, play on the chosen output device."""
+
+    def __init__(self, device: str | int | None = None, *, voice: str | None = None,
+                 rate: int | None = None) -> None:
+        self.output_device = device
+        self.voice = voice
+        self.rate = rate
+        self.stop = threading.Event()  # set from another thread to cut the question short
+
+    def speak(self, text: str) -> SpeechResult:
+        """Say `text`; return after it has been played, with when and where it was played."""
+        from interviewer.audio.devices import resolve
+        from interviewer.audio.player import play_array
+
+        # Resolve first: a missing device should be reported before any synthesis work.
+        device = resolve(self.output_device, "output")
+        audio, sr = synthesize(text, voice=self.voice, rate=self.rate)
+        self.stop.clear()
+        pb = play_array(audio, sr, device, stop=self.stop)
+        return SpeechResult(text=text, device=pb.device, started_at=pb.started_at,
+                            finished_at=pb.finished_at, duration_s=pb.seconds_played)
+
+
+class PrintSpeaker:
+    """Speaker protocol for --no-tts: print the question instead of speaking it."""
+
+    def __init__(self, stream: TextIO | None = None, *, prefix: str = "Interviewer: ") -> None:
+        self.stream = stream
+        self.prefix = prefix
+
+    def speak(self, text: str) -> SpeechResult:
+        """Print `text` (to the given stream, else stdout) and return at once."""
+        import sys
+
+        now = time.monotonic()
+        print(f"{self.prefix}{text}", file=self.stream or sys.stdout, flush=True)
+        return SpeechResult(text=text, started_at=now, finished_at=now, printed_only=True)
