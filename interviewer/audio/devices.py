@@ -33,6 +33,14 @@ NO_DEVICE_HINT = (
 )
 
 
+def no_device_hint(kind: Kind) -> str:
+    """What to try when there is no device of this kind."""
+    thing = "a microphone or headset" if kind == "input" else "speakers or headphones"
+    extra = "; without speakers, --no-tts prints the questions" if kind == "output" else ""
+    return (f"plug in {thing}, or start PulseAudio/PipeWire (or point PULSE_SERVER at a running "
+            f"one); `interviewer devices` lists what is visible{extra}")
+
+
 def sounddevice() -> ModuleType:
     """Import sounddevice, translating a missing PortAudio library into a clear error."""
     try:
@@ -183,7 +191,7 @@ def resolve(spec: str | int | None, kind: Kind, *,
     devs = list_devices() if devices is None else devices
     usable = [d for d in devs if d.has(kind)]
     if not usable:
-        raise AudioDeviceError(f"no audio {kind} device found", hint=NO_DEVICE_HINT)
+        raise AudioDeviceError(f"no audio {kind} device found", hint=no_device_hint(kind))
     if spec is None or spec == "":
         default = next((d for d in usable if _is_default(d, kind)), None)
         if default is None:

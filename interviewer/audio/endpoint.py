@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from interviewer.protocols import EndReason
+if TYPE_CHECKING:  # keep this module import-light: `interviewer record --help` reads the defaults
+    from interviewer.protocols import EndReason
 
 #: Interviews need seconds: candidates pause to think. Dictation tools use ~0.5 s.
-DEFAULT_SILENCE_S = 2.5
-DEFAULT_MAX_S = 300.0
-DEFAULT_NO_ANSWER_S = 15.0
+DEFAULT_SILENCE_S = 3.0
+DEFAULT_MAX_S = 240.0
+DEFAULT_NO_ANSWER_S = 20.0
 
 
 @dataclass(frozen=True)
