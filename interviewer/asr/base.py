@@ -1,0 +1,117 @@
+"""Engine-independent transcription: VAD windows, silence gating, offsets and stitching.
+
+An engine adapter subclasses `WindowedTranscriber` and implements `_decode(audio, prompt)` for
+one window of at most ~30 s (times relative to the window). Everything that decides what reaches
+the transcript lives here, identical for every engine:
+
+- non-speech never reaches the decoder (VAD windows, `segmenter.py`);
+- a decoded segment is dropped when Whisper itself says it is probably not speech
+  (high no-speech probability with low confidence), or when it holds no words at all;
+- segment and word times are shifted by the window's offset and stitched in order.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from interviewer.asr.segmenter import SegmenterConfig, find_windows
+from interviewer.errors import DataError
+from interviewer.protocols import SAMPLE_RATE, Segment, StreamingTranscription, Transcript, Word
+
+_WORDLIKE = re.compile(r"\w")
+
+Decoded = tuple[Segment, list[Word]]  # one segment and its words
+
+
+def check_audio(audio: np.ndarray) -> np.ndarray:
+    """Validate an in-memory take: 1-D float32 16 kHz (a copy is made only if needed)."""
+    a = np.asarray(audio)
+    if a.ndim != 1:
+        raise DataError(f"audio must be mono (1-D), got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.floating):
+        raise DataError(f"audio must be float samples in [-1, 1], got {a.dtype}")
+    a = a.astype(np.float32, copy=False)
+    if not np.isfinite(a).all():
+        raise DataError("audio contains NaN or infinite samples")
+    return a
+
+
+def shift(segments: Iterable[Segment], words: Iterable[Word], offset: float,
+          ) -> tuple[list[Segment], list[Word]]:
+    """Move window-relative times to take-relative ones."""
+    segs = [s.model_copy(update={"start": s.start + offset, "end": s.end + offset})
+            for s in segments]
+    ws = [w.model_copy(update={"start": w.start + offset, "end": w.end + offset}) for w in words]
+    return segs, ws
+
+
+def assemble(segments: list[Segment], words: list[Word], *, duration_s: float, engine: str,
+             model: str, seconds: float | None = None) -> Transcript:
+    """Build the final Transcript; an empty one is flagged `no_speech`."""
+    text = " ".join(s.text.strip() for s in segments if s.text.strip())
+    return Transcript(
+        text=text, duration_s=round(duration_s, 3), segments=segments, words=words,
+        engine=engine, model=model, no_speech=not text, seconds=seconds,
+    )
+
+
+class WindowedTranscriber:
+    """Base of the Whisper adapters: implements `Transcriber` over `_decode`."""
+
+    engine: str = "?"
+    model: str = "?"
+
+    def __init__(self, *, segmenter: SegmenterConfig | None = None,
+                 no_speech_threshold: float = 0.6, logprob_threshold: float = -1.0) -> None:
+        self.segmenter_config = segmenter or SegmenterConfig()
+        self.no_speech_threshold = no_speech_threshold
+        self.logprob_threshold = logprob_threshold
+        # One decode at a time per model: the streaming worker and a caller may overlap.
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- for subclasses
+    def _decode(self, audio: np.ndarray, prompt: str | None) -> list[Decoded]:
+        """Decode one window (≤ 30 s): segments with their words, times relative to its start."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- Transcriber
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        """Transcribe a whole take: only its speech windows are decoded."""
+        t0 = time.monotonic()
+        audio = check_audio(audio)
+        segments: list[Segment] = []
+        words: list[Word] = []
+        for w in find_windows(audio, self.segmenter_config):
+            segs, ws = self.decode_window(audio[w.start : w.end], prompt)
+            segs, ws = shift(segs, ws, w.start_s)
+            segments.extend(segs)
+            words.extend(ws)
+        return assemble(segments, words, duration_s=audio.shape[0] / SAMPLE_RATE,
+                        engine=self.engine, model=self.model, seconds=time.monotonic() - t0)
+
+    def stream(self, *, prompt: str | None = None) -> StreamingTranscription:
+        """Transcribe while recording: see `interviewer.asr.streaming`."""
+        from interviewer.asr.streaming import StreamingTranscriber
+
+        return StreamingTranscriber(self, prompt=prompt, config=self.segmenter_config)
+
+    # ----------------------------------------------------------------- helpers
+    def decode_window(self, audio: np.ndarray, prompt: str | None,
+                      ) -> tuple[list[Segment], list[Word]]:
+        """Decode one window and drop what is not speech."""
+        with self._lock:
+            decoded = self._decode(audio, prompt)
+        kept = [(s, ws) for s, ws in decoded if self._is_speech(s)]
+        return [s for s, _ in kept], [w for _, ws in kept for w in ws]
+
+    def _is_speech(self, seg: Segment) -> bool:
+        if not _WORDLIKE.search(seg.text):
+            return False
+        ns, lp = seg.no_speech_prob, seg.avg_logprob
+        return not (ns is not None and lp is not None
+                    and ns > self.no_speech_threshold and lp < self.logprob_threshold)

@@ -1,0 +1,114 @@
+"""openai-whisper adapter (the default engine): fp32 on CPU, greedy decoding, word timestamps.
+
+Weights come from the offline registry (`interviewer.provision`): a checkpoint converted from the
+CTranslate2 model a package ships. Whisper's own download-by-name is used only when the user opts
+in with INTERVIEWER_ASR_DOWNLOAD=1 (it needs the model hub; it shows a progress bar).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from interviewer.asr.base import Decoded, WindowedTranscriber
+from interviewer.errors import DataError, EngineUnavailable, InterviewerError
+from interviewer.protocols import Segment, Word
+
+DOWNLOAD_ENV = "INTERVIEWER_ASR_DOWNLOAD"
+
+
+def _alignment_dump(heads: list[list[int]], n_layer: int, n_head: int) -> bytes:
+    """Whisper's `set_alignment_heads` format: base85(gzip(bool mask [layer, head]))."""
+    mask = np.zeros((n_layer, n_head), dtype=bool)
+    for layer, head in heads:
+        mask[layer, head] = True
+    return base64.b85encode(gzip.compress(mask.tobytes()))
+
+
+def load_checkpoint(path: Path) -> Any:
+    """Load a converted checkpoint as a `whisper.model.Whisper`, alignment heads applied."""
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+
+    try:
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+        dims = ModelDimensions(**ckpt["dims"])
+        model = Whisper(dims)
+        model.load_state_dict(ckpt["model_state_dict"])
+    except (OSError, RuntimeError, KeyError, TypeError, EOFError) as exc:
+        raise DataError(f"{path}: not a usable Whisper checkpoint ({exc}); "
+                        "reinstall it with `interviewer models install`") from exc
+    heads = ckpt.get("alignment_heads")
+    if heads:
+        model.set_alignment_heads(_alignment_dump(heads, dims.n_text_layer, dims.n_text_head))
+    return model.eval()
+
+
+class OpenAIWhisperTranscriber(WindowedTranscriber):
+    """`Transcriber` over openai-whisper. `threads` pins torch's intra-op threads."""
+
+    engine = "openai-whisper"
+
+    def __init__(self, model: str = "tiny.en", *, models_dir: Path, threads: int = 1,
+                 beam_size: int = 1, progress: Any = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        import torch
+
+        self.model = model
+        self.threads = max(1, int(threads))
+        self.beam_size = beam_size
+        torch.set_num_threads(self.threads)
+        self._model = self._load(model, models_dir, progress)
+        self.english_only = not self._model.is_multilingual
+
+    @staticmethod
+    def _load(model: str, models_dir: Path, progress: Any) -> Any:
+        from interviewer import provision
+
+        try:
+            entry = provision.whisper_entry(model)
+        except InterviewerError:
+            if os.environ.get(DOWNLOAD_ENV) != "1":
+                raise
+            import whisper
+
+            try:  # opt-in hub download; whisper prints its own progress bar
+                return whisper.load_model(model, device="cpu",
+                                          download_root=str(models_dir / "whisper" / "hub"))
+            except Exception as exc:  # network, unknown name: engine-specific errors
+                raise EngineUnavailable(f"openai-whisper could not download {model!r}: {exc}"
+                                        ) from exc
+        path = entry.ensure(models_dir, progress=progress or (lambda _m: None))
+        return load_checkpoint(path)
+
+    def _decode(self, audio: np.ndarray, prompt: str | None) -> list[Decoded]:
+        import torch
+        import whisper
+
+        if torch.get_num_threads() != self.threads:  # another component may have changed it
+            torch.set_num_threads(self.threads)
+        greedy = self.beam_size <= 1
+        with torch.inference_mode():
+            result = whisper.transcribe(
+                self._model, audio, language="en", task="transcribe", verbose=None,
+                temperature=0.0,  # deterministic; windows are short, so no fallback needed
+                beam_size=None if greedy else self.beam_size, best_of=None, fp16=False,
+                condition_on_previous_text=False, initial_prompt=prompt,
+                carry_initial_prompt=prompt is not None, word_timestamps=True,
+                no_speech_threshold=self.no_speech_threshold,
+                logprob_threshold=self.logprob_threshold, compression_ratio_threshold=2.4,
+            )
+        out: list[Decoded] = []
+        for s in result["segments"]:
+            seg = Segment(start=float(s["start"]), end=float(s["end"]), text=s["text"].strip(),
+                          no_speech_prob=float(s["no_speech_prob"]),
+                          avg_logprob=float(s["avg_logprob"]))
+            words = [Word(start=float(w["start"]), end=float(w["end"]), word=w["word"].strip(),
+                          probability=float(w["probability"])) for w in s.get("words", [])]
+            out.append((seg, words))
+        return out
