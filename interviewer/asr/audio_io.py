@@ -21,6 +21,13 @@ from interviewer.protocols import SAMPLE_RATE
 BLOCK_SECONDS = 10.0
 
 
+def _reason(exc: BaseException) -> str:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if reason.startswith("Error opening"):  # libsndfile repeats the path: keep its reason
+        reason = reason.rsplit(": ", 1)[-1]
+    return reason
+
+
 def _resample_params(rate: int) -> tuple[int, int]:
     g = gcd(SAMPLE_RATE, rate)
     return SAMPLE_RATE // g, rate // g
@@ -53,10 +60,7 @@ def load_audio(path: str | Path, *, block_seconds: float = BLOCK_SECONDS) -> np.
     except DataError:
         raise
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if reason.startswith("Error opening"):  # libsndfile repeats the path: keep its reason
-            reason = reason.rsplit(": ", 1)[-1]
-        raise DataError(f"{p}: unreadable or unsupported audio ({reason})") from exc
+        raise DataError(f"{p}: unreadable or unsupported audio ({_reason(exc)})") from exc
 
 
 def _read_mono(f: object, start: int, count: int) -> np.ndarray:
@@ -99,3 +103,19 @@ def _read_resampled(f: object, rate: int, n_in: int, block_seconds: float) -> np
 def duration_s(audio: np.ndarray) -> float:
     """Length of a 16 kHz array in seconds."""
     return float(audio.shape[0]) / SAMPLE_RATE
+
+
+def probe_audio(path: str | Path) -> float:
+    """Check that `path` opens as audio (header only); return its duration in seconds."""
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: audio file not found")
+    try:
+        info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
+        raise DataError(f"{p}: unreadable or unsupported audio ({_reason(exc)})") from exc
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise DataError(f"{p}: audio file has no samples")
+    return float(info.frames) / float(info.samplerate)

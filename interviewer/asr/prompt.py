@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from interviewer.bank.models import BankEntry
+
 MAX_QUESTION_CHARS = 300
 MAX_PROMPT_CHARS = 800  # ~200 tokens of English: inside Whisper's 223-token prompt budget
 FILLER_STYLE = "Um, so, uh, let me think."
@@ -46,3 +48,11 @@ def build_prompt(question_text: str | None, terms: Iterable[str] = ()) -> str | 
         if glossary:
             parts.append("Terms: " + ", ".join(glossary) + ".")
     return " ".join(parts)
+
+
+def prompt_for_entry(entry: BankEntry) -> str | None:
+    """The prompt for a bank question: its text, then its tags and rubric point aliases."""
+    terms = [*entry.question.tags]
+    for point in entry.rubric.points:
+        terms.extend(point.aliases)
+    return build_prompt(entry.question.text, terms)

@@ -1,0 +1,135 @@
+"""Transcription while the candidate is still speaking.
+
+`feed(chunk)` runs the VAD segmenter on each captured block. When a pause closes a speech window
+(see `segmenter.py`), its audio is queued to a background worker thread that transcribes it with
+the Transcriber's ordinary one-pass `transcribe()` — so this works with any engine. `finish()`
+closes the last window, waits for the worker (normally only that last window is left), and
+stitches the pieces with their offsets into one Transcript for the whole take.
+
+Only audio of the window still open is kept, so memory stays bounded for long takes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+
+from interviewer.asr.base import assemble, shift
+from interviewer.asr.segmenter import Segmenter, SegmenterConfig, Window
+from interviewer.errors import EngineUnavailable, InterviewerError
+from interviewer.protocols import SAMPLE_RATE, Segment, Transcriber, Transcript, Word
+
+
+class _Tail:
+    """The last part of the take, addressable by absolute sample index."""
+
+    def __init__(self) -> None:
+        self._data = np.zeros(SAMPLE_RATE * 8, dtype=np.float32)
+        self._base = 0  # absolute index of _data[0]
+        self._len = 0
+
+    @property
+    def end(self) -> int:
+        return self._base + self._len
+
+    def append(self, block: np.ndarray) -> None:
+        n = block.shape[0]
+        if self._len + n > self._data.shape[0]:
+            grown = np.zeros(max(2 * self._data.shape[0], self._len + n), dtype=np.float32)
+            grown[: self._len] = self._data[: self._len]
+            self._data = grown
+        self._data[self._len : self._len + n] = block
+        self._len += n
+
+    def slice(self, start: int, end: int) -> np.ndarray:
+        a, b = max(start, self._base) - self._base, min(end, self.end) - self._base
+        return self._data[a:b].copy()
+
+    def drop_before(self, start: int) -> None:
+        cut = min(max(0, start - self._base), self._len)
+        if cut < SAMPLE_RATE:  # compact only when it frees at least a second
+            return
+        self._data[: self._len - cut] = self._data[cut : self._len]
+        self._len -= cut
+        self._base += cut
+
+
+class StreamingTranscriber:
+    """`StreamingTranscription` over any `Transcriber` (one per take)."""
+
+    def __init__(self, transcriber: Transcriber, *, prompt: str | None = None,
+                 config: SegmenterConfig | None = None) -> None:
+        self._tr = transcriber
+        self._prompt = prompt
+        self._seg = Segmenter(config)
+        self._tail = _Tail()
+        self._jobs: queue.Queue[tuple[Window, np.ndarray] | None] = queue.Queue()
+        self._results: list[tuple[Window, Transcript]] = []
+        self._error: BaseException | None = None
+        self._worker: threading.Thread | None = None
+        self._finished = False
+        self.windows_in_background = 0  # windows transcribed before finish() was called
+        self.busy_seconds = 0.0  # worker time spent transcribing
+
+    def feed(self, chunk: np.ndarray) -> None:
+        """Hand over a captured float32 16 kHz block (any length)."""
+        if self._finished:
+            raise RuntimeError("feed() after finish()")
+        block = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        self._tail.append(block)
+        for w in self._seg.push(block):
+            self._submit(w)
+        self._tail.drop_before(self._seg.open_start or self._tail.end)
+
+    def finish(self) -> Transcript:
+        """Transcribe what remains, wait for the background work and return the whole take.
+
+        `seconds` on the result is the time this call took: what the candidate waits for.
+        """
+        t0 = time.monotonic()
+        if not self._finished:
+            self._finished = True
+            self.windows_in_background = len(self._results)
+            for w in self._seg.flush():
+                self._submit(w)
+            self._jobs.put(None)
+            if self._worker is not None:
+                self._worker.join()
+        if self._error is not None:
+            if isinstance(self._error, InterviewerError):
+                raise self._error
+            raise EngineUnavailable(f"transcription failed: {self._error}") from self._error
+        segments: list[Segment] = []
+        words: list[Word] = []
+        for w, tr in sorted(self._results, key=lambda r: r[0].start):
+            segs, ws = shift(tr.segments, tr.words, w.start_s)
+            segments.extend(segs)
+            words.extend(ws)
+        return assemble(segments, words, duration_s=self._seg.samples_seen / SAMPLE_RATE,
+                        engine=self._tr.engine, model=self._tr.model,
+                        seconds=time.monotonic() - t0)
+
+    # ------------------------------------------------------------------ internals
+    def _submit(self, w: Window) -> None:
+        self._jobs.put((w, self._tail.slice(w.start, w.end)))
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="asr-stream", daemon=True)
+            self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._error is not None:
+                continue  # drain: the take's transcript is lost anyway, finish() reports it
+            w, audio = job
+            t0 = time.monotonic()
+            try:
+                self._results.append((w, self._tr.transcribe(audio, prompt=self._prompt)))
+            except BaseException as exc:  # reported by finish() on the caller's thread
+                self._error = exc
+            self.busy_seconds += time.monotonic() - t0
