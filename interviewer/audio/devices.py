@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -188,7 +189,7 @@ def resolve(spec: str | int | None, kind: Kind, *,
 
     Raises AudioDeviceError naming the device and what to try.
     """
-    devs = list_devices() if devices is None else devices
+    devs = _list_with_retry(kind) if devices is None else devices
     usable = [d for d in devs if d.has(kind)]
     if not usable:
         raise AudioDeviceError(f"no audio {kind} device found", hint=no_device_hint(kind))
@@ -225,6 +226,22 @@ def resolve(spec: str | int | None, kind: Kind, *,
         f"no audio {kind} device matches {text!r}",
         hint="`interviewer devices` lists the names and numbers you can use",
     )
+
+
+def _list_with_retry(kind: Kind, attempts: int = 3) -> list[DeviceInfo]:
+    """List devices; if none has `kind` although a sound server answers, enumerate again.
+
+    PortAudio probes the ALSA `pulse` device by connecting to the server; a server slow to
+    answer (a loaded machine) makes that probe fail and the device silently vanish.
+    """
+    devs = list_devices()
+    for _ in range(attempts - 1):
+        if any(d.has(kind) for d in devs) or pulse_endpoints(timeout=2.0) is None:
+            break
+        time.sleep(0.3)
+        reinitialize()
+        devs = list_devices()
+    return devs
 
 
 def _is_default(d: DeviceInfo, kind: Kind) -> bool:
@@ -273,6 +290,9 @@ class AudioReport:
                 why.append("no PulseAudio/PipeWire server reachable")
             elif not [e for e in self.pulse if e.kind == kind and not e.is_monitor]:
                 why.append(f"the sound server has no {kind}")
+            else:
+                why.append("a PulseAudio server answers but PortAudio does not reach it: is "
+                           "libasound2-plugins (ALSA's pulse plugin) installed?")
             reason = f" ({'; '.join(why)})" if why else ""
             return False, f"no audio {kind} device found{reason}"
         line = f"default {kind}: #{d.index} {d.name} ({d.hostapi})"
@@ -285,7 +305,7 @@ class AudioReport:
 def describe() -> AudioReport:
     """Look at the machine's audio as PortAudio and the sound server see it (never raises)."""
     try:
-        devs = list_devices()
+        devs = _list_with_retry("input")
         err = None
     except AudioDeviceError as exc:
         devs, err = [], str(exc)
