@@ -18,6 +18,7 @@ from interviewer.bank.models import BankEntry, Question, QuestionFile, Rubric, R
 from interviewer.errors import BankError, UsageError
 
 M = TypeVar("M", bound=BaseModel)
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -38,7 +39,8 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise BankError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        return yaml.safe_load(text)
+        # libyaml's C loader parses the whole bank ~10x faster than the pure-Python one.
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

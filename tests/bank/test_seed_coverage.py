@@ -31,8 +31,13 @@ def bank() -> Bank:
 
 
 def sources(bank: Bank, doc: str) -> Counter[str]:
-    return Counter(s.split("#", 1)[1] for e in bank for s in e.question.sources
-                   if s.split("#", 1)[0] == doc)
+    """How many entries carry each item of `doc`; an "X or Y" item banked as two entries
+    tagged `split` counts once."""
+    seen = {(s, e.id) for e in bank for s in e.question.sources if s.split("#", 1)[0] == doc
+            and "split" not in e.question.tags}
+    seen |= {(s, "split") for e in bank for s in e.question.sources
+             if s.split("#", 1)[0] == doc and "split" in e.question.tags}
+    return Counter(s.split("#", 1)[1] for s, _ in seen)
 
 
 def _norm(text: str) -> str:
@@ -83,10 +88,12 @@ def test_every_listed_question_banked_once(bank: Bank) -> None:
     assert set(got.values()) == {1}
 
 
-@pytest.mark.parametrize(("doc", "count"), [(AIENG, 68), (MLNLP, None)])
-def test_every_qa_question_banked_once(bank: Bank, doc: str, count: int | None) -> None:
-    if count is None:
-        pytest.skip("count not fixed yet")
+# Counted by hand, in reading order: 003 numbers its first four items 1-4, then restarts at 1 for
+# "Bias vs Variance" and runs to 68, so it asks 72 questions; 004's numbering is broken (two 7s,
+# 9 before 8) and NLP item 1 holds three answered sub-questions: 49 questions (the list is in
+# the closing note of the bank issue).
+@pytest.mark.parametrize(("doc", "count"), [(AIENG, 72), (MLNLP, 49)])
+def test_every_qa_question_banked_once(bank: Bank, doc: str, count: int) -> None:
     got = sources(bank, doc)
     assert sorted(got, key=int) == [str(n) for n in range(1, count + 1)]
     assert set(got.values()) == {1}
@@ -95,5 +102,6 @@ def test_every_qa_question_banked_once(bank: Bank, doc: str, count: int | None) 
 def test_a_question_from_several_documents_is_one_entry(bank: Bank) -> None:
     multi = [e for e in bank if len({s.split("#")[0] for s in e.question.sources}) > 1]
     assert multi, "duplicates across documents must be merged into one entry"
-    seen: Counter[str] = Counter(s for e in bank for s in e.question.sources)
+    seen: Counter[str] = Counter(s for e in bank for s in e.question.sources
+                                 if "split" not in e.question.tags)
     assert max(seen.values()) == 1
