@@ -33,17 +33,23 @@ _DISMISS_PREDICATES = frozenset(
     works useful care point issue problem factor cause answer""".split()
 )
 #: Words that dismiss whatever they follow in the clause ("X is irrelevant").
-_DISMISS_WORDS = frozenset("irrelevant unrelated myth overrated useless pointless herring".split())
+_DISMISS_WORDS = frozenset(
+    """irrelevant unrelated myth overrated useless pointless herring unnecessary unimportant
+    overkill waste""".split()
+)
 #: Cues that deny what follows them ("not X", "instead of X", "disable X").
 _FORWARD_CUES = NEGATORS | frozenset({"instead", "rather", "disable", "disabling", "avoid",
                                       "skip", "skipping", "drop", "remove", "removing"})
-#: Words after a negator that make it a hedge, not a denial ("not only X").
-_HEDGES = frozenset("just only merely simply solely".split())
+#: Words after a negator that make it a hedge, not a denial ("not only X", "not sure X").
+_HEDGES = frozenset("just only merely simply solely sure necessarily".split())
+#: Negative verbs that a negator turns positive ("don't forget X", "never skip X").
+_NEG_VERBS = frozenset("forget ignore overlook neglect skip underestimate miss hesitate".split())
 #: Negation scope ends at these ("doesn't blow up due to the learning rate").
 _SCOPE_BREAK = frozenset(
-    "due because from when if unless after before since until so whereas while by".split()
+    """due because from when if unless after before since until so whereas while by and beyond
+    except apart other also""".split()
 )
-_FORWARD_WINDOW = 4
+_FORWARD_WINDOW = 4  # content words between a cue and the keyword it denies
 _BACKWARD_WINDOW = 7
 
 
@@ -53,21 +59,24 @@ def _is_negator(norm: str) -> bool:
 
 def _forward_denied(clause: list[Token], k: int) -> bool:
     """Is token k inside the scope of a denial cue that precedes it in its clause?"""
-    for j in range(k - 1, max(-1, k - 1 - _FORWARD_WINDOW), -1):
+    content = 0
+    for j in range(k - 1, -1, -1):
         w = clause[j].norm
         if w in _SCOPE_BREAK:
-            return False
+            break
         if w in _FORWARD_CUES:
             nxt = clause[j + 1].norm if j + 1 < len(clause) else ""
-            if nxt in _HEDGES:
+            if nxt in _HEDGES or (_is_negator(w) and nxt in _NEG_VERBS):
                 return False
-            if w == "rather" and nxt != "than":
+            if (w == "rather" and nxt != "than") or (w == "instead" and nxt != "of"):
                 continue
-            if w == "instead" and nxt != "of":
-                continue
-            # "no need for X" / "no X": a denial; "not without X" would be a double negation.
+            # "not without X" is a double negation, not a denial of X.
             return not (j > 0 and _is_negator(clause[j - 1].norm))
-    # "has nothing to do with X": the phrase sits further back than the window.
+        if w not in STOPWORDS and w not in FILLERS:
+            content += 1
+            if content > _FORWARD_WINDOW:
+                break
+    # "has nothing to do with X": the phrase may sit further back than the window.
     words = [t.norm for t in clause[:k]]
     return _contains(words, ["nothing", "to", "do", "with"]) or _contains(
         words, ["anything", "to", "do", "with"]
@@ -99,12 +108,18 @@ def _contains(hay: list[str], needle: list[str]) -> bool:
     return any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
 
 
-def keyword_sets(point_text: str, aliases: Iterable[str] = ()) -> list[list[str]]:
-    """What "mentions" a point: each content word of its text, and each alias as a phrase."""
-    out = [[w] for w in dict.fromkeys(content_words(point_text)) if len(w) > 2]
+def keyword_sets(point_text: str, aliases: Iterable[str] = (),
+                 question: str = "") -> list[list[str]]:
+    """What "mentions" a point: each content word of its text, and each alias as a phrase.
+
+    Words of the question are left out of the single words: an answer naming them says nothing
+    about this point in particular ("softmax" in an answer about masked softmax).
+    """
+    q = set(content_words(question))
+    out = [[w] for w in dict.fromkeys(content_words(point_text)) if len(w) > 2 and w not in q]
     for a in aliases:
         words = content_words(a)
-        if words and words not in out:
+        if words and words not in out and not all(w in q for w in words):
             out.append(words)
     return out
 
@@ -114,26 +129,39 @@ def has_negation(text: str) -> bool:
     return any(_is_negator(t.norm) for t in tokenize(text))
 
 
-def mentions(span_text: str, keywords: list[list[str]]) -> list[tuple[bool, bool]]:
-    """For each keyword occurrence in `span_text`: (occurs, denied).
+def mentions(text: str, keywords: list[list[str]]) -> list[tuple[int, bool, bool]]:
+    """Keyword occurrences in `text` as (character offset, denied, dismissed), in text order.
 
-    A keyword set matches where its first content word occurs (stemmed); multi-word keywords count
-    when all of their words are in the same clause.
+    Multi-word keywords count when all their words are in one clause. An occurrence is *denied*
+    if a cue before its first word ("not X", "instead of X") or a dismissal after its last word
+    ("X is irrelevant") applies; *dismissed* is the stronger second kind, plus "nothing to do
+    with X".
     """
-    toks = tokenize(span_text)
-    found: list[tuple[bool, bool]] = []
-    for clause in clauses(toks, span_text):
+    toks = tokenize(text)
+    found: list[tuple[int, bool, bool]] = []
+    for clause in clauses(toks, text):
         stems = [stem(t.norm) for t in clause]
         for kw in keywords:
             if not all(w in stems for w in kw):
                 continue
             idx = [i for i, s in enumerate(stems) if s in kw]
             first, last = min(idx), max(idx)
-            found.append((True, _forward_denied(clause, first) or _backward_denied(clause, last)))
-    return found
+            before = [t.norm for t in clause[:first]]
+            dismissed = _backward_denied(clause, last) or _contains(
+                before, ["nothing", "to", "do", "with"])
+            denied = dismissed or _forward_denied(clause, first)
+            found.append((clause[first].start, denied, dismissed))
+    return sorted(found)
 
 
-def point_denied(span_text: str, point_text: str, aliases: Iterable[str] = ()) -> bool:
+def _blanket_dismissal(text: str) -> bool:
+    words = [t.norm for t in tokenize(text)]
+    return _contains(words, ["nothing", "to", "do", "with"]) or any(w in _DISMISS_WORDS
+                                                                    for w in words)
+
+
+def point_denied(span_text: str, point_text: str, aliases: Iterable[str] = (),
+                 question: str = "") -> bool:
     """True when the point's keywords occur in `span_text` only inside denials.
 
     If the point is itself a negative statement ("the p-value is not the probability that H0 is
@@ -142,12 +170,25 @@ def point_denied(span_text: str, point_text: str, aliases: Iterable[str] = ()) -
     """
     if has_negation(point_text):
         return False
-    hits = mentions(span_text, keyword_sets(point_text, aliases))
+    hits = mentions(span_text, keyword_sets(point_text, aliases, question))
     if hits:
-        return all(denied for _, denied in hits)
-    words = [t.norm for t in tokenize(span_text)]
-    return _contains(words, ["nothing", "to", "do", "with"]) or any(w in _DISMISS_WORDS
-                                                                    for w in words)
+        return all(denied for _, denied, _ in hits)
+    return _blanket_dismissal(span_text)
+
+
+def last_mention_denied(answer: str, point_text: str, aliases: Iterable[str] = (),
+                        question: str = "") -> bool:
+    """True when the answer's final word on the point dismisses it.
+
+    "People say it's Bernoulli, but Bernoulli has nothing to do with it": the earlier mention is
+    reported, the candidate's own claim is the dismissal. Only dismissals count here ("X is
+    irrelevant", "X isn't the reason"); a plain "not" near a keyword is too often about something
+    else ("a division without an epsilon").
+    """
+    if has_negation(point_text):
+        return False
+    hits = mentions(answer, keyword_sets(point_text, aliases, question))
+    return bool(hits) and hits[-1][2]
 
 
 # ----------------------------------------------------------------------------- whole answer

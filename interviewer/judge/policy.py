@@ -12,7 +12,12 @@ import time
 from collections.abc import Iterable, Mapping
 
 from interviewer.bank.models import BankEntry, ExpectedPoint
-from interviewer.judge.guards import adds_nothing_to_question, point_denied, screen
+from interviewer.judge.guards import (
+    adds_nothing_to_question,
+    last_mention_denied,
+    point_denied,
+    screen,
+)
 from interviewer.judge.text import content_words, find_span, split_sentences
 from interviewer.protocols import Judge, Judgement, PointVerdict, RawVerdict, Status, Transcript
 
@@ -71,7 +76,9 @@ def _check_credit(entry: BankEntry, p: ExpectedPoint, transcript: str, status: S
     quote = transcript[span[0] : span[1]]
     if adds_nothing_to_question(quote, entry.question.text):
         return "missing", None, None, "credit withdrawn: evidence only repeats the question"
-    if point_denied(quote, p.text, p.aliases):
+    question = entry.question.text
+    if point_denied(quote, p.text, p.aliases, question) or last_mention_denied(
+            transcript, p.text, p.aliases, question):
         return "missing", None, None, "credit withdrawn: the point is mentioned only to deny it"
     return status, quote, span, None
 

@@ -1,0 +1,57 @@
+"""The rubric judge: backends behind the `Judge` protocol, and the policy that trusts none of them.
+
+`make_judge` builds a backend (adapters are imported lazily, so importing this package never
+loads torch or talks to a server); `policy.assess` is what the session loop calls.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from interviewer.errors import EngineUnavailable, UsageError
+from interviewer.protocols import Judge
+
+Backend = Literal["auto", "embedded", "ollama"]
+BACKENDS: tuple[str, ...] = ("auto", "embedded", "ollama")
+AUTO_PROBE_TIMEOUT_S = 3.0
+
+
+def make_judge(backend: str = "auto", model: str | None = None, *,
+               host: str | None = None, timeout: float | None = None) -> Judge:
+    """Build a judge.
+
+    - `embedded`: the offline sentence-embedding judge (`model` is ignored; it has one model).
+    - `ollama`: the LLM judge on an Ollama server (`model` defaults to a 7B instruct model);
+      raises `EngineUnavailable`/`ModelNotInstalled` now if the server or model is missing, and
+      falls back to the embedded judge for any answer the server fails on later.
+    - `auto`: ollama if the server answers and has the model, else embedded; `info.note` says
+      which was chosen and why.
+    """
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown judge backend {backend!r}", hint="use auto, embedded or ollama")
+    if backend == "embedded":
+        from interviewer.judge.embedded import EmbeddedJudge
+
+        return EmbeddedJudge()
+
+    from interviewer.judge.embedded import EmbeddedJudge
+    from interviewer.judge.ollama_backend import DEFAULT_MODEL, DEFAULT_TIMEOUT_S, OllamaJudge
+
+    llm = OllamaJudge(model or DEFAULT_MODEL, host=host, timeout=timeout or DEFAULT_TIMEOUT_S,
+                      fallback=EmbeddedJudge)
+    if backend == "ollama":
+        llm.check()
+        return llm
+    # auto: a short probe so a missing server costs seconds, not the full request timeout.
+    probe = OllamaJudge(llm.model, host=host, timeout=AUTO_PROBE_TIMEOUT_S)
+    try:
+        probe.check()
+    except EngineUnavailable as exc:
+        judge = EmbeddedJudge()
+        judge.info.note = f"using the offline embedded judge: {exc}"
+        return judge
+    llm.info.note = llm.base_info.note = f"Ollama at {llm.host} has {llm.model}; using it"
+    return llm
+
+
+__all__ = ["BACKENDS", "Backend", "make_judge"]
