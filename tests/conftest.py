@@ -23,6 +23,7 @@ Use it in a test (mark it `@pytest.mark.audio`):
             ...                                           # the program speaks here
         audio = cap.audio                                 # float32, 16 kHz, what was heard
         mic = pulse.add_mic("mic2")                       # an extra isolated mic (and sink)
+        pulse.add_sink("phones")                          # an extra output; "phones.monitor"
         pulse.env                                         # environment for subprocesses
 
 `PULSE_SERVER` is set in `os.environ` for the session; if sounddevice was imported before the
@@ -32,6 +33,7 @@ process the fixture started, by PID, and restores the environment.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -169,11 +171,43 @@ class PulseHarness:
                 time.sleep(0.1)
         for sink in ("speaker", "micfeed"):
             self._keep_alive(sink)
+        self._wait_low_latency(["speaker", "micfeed"])
+
+    def _wait_low_latency(self, sinks: list[str]) -> None:
+        """Wait until the sinks render in small blocks. A new null sink first renders one ~2 s
+        block; audio played or recorded during it arrives late or is lost (measured: the first
+        playback after start-up lost 1.5 s)."""
+        deadline = time.monotonic() + 10
+        while True:
+            info = {s["name"]: s["latency"]["actual"]
+                    for s in json.loads(self.pactl("--format=json", "list", "sinks"))}
+            if all(info.get(name, 1e9) < 50_000 for name in sinks):  # µs
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"virtual sinks still buffering after 10 s: {info}", pytrace=False)
+            time.sleep(0.1)
+
+    def _count(self, what: str) -> int:
+        """Number of `sink-inputs` / `source-outputs` connected to the daemon."""
+        return len([ln for ln in self.pactl("list", "short", what).splitlines() if ln.strip()])
+
+    def _wait_connected(self, what: str, n: int, proc: subprocess.Popen[bytes]) -> None:
+        """Wait until `n` streams of kind `what` exist: clients connect asynchronously, and audio
+        sent before a stream is connected (or to a sink nobody keeps busy) is lost."""
+        deadline = time.monotonic() + 10
+        while self._count(what) < n:
+            if proc.poll() is not None:
+                pytest.fail(f"{proc.args} exited ({proc.returncode})", pytrace=False)
+            if time.monotonic() > deadline:
+                pytest.fail(f"{proc.args} did not connect to the daemon in 10 s", pytrace=False)
+            time.sleep(0.05)
 
     def _keep_alive(self, sink: str) -> None:
-        self._spawn(["pacat", "--playback", *_RAW, "--latency-msec=20", f"--device={sink}",
-                     "/dev/zero"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
+        before = self._count("sink-inputs")
+        proc = self._spawn(["pacat", "--playback", *_RAW, "--latency-msec=20",
+                            f"--device={sink}", "/dev/zero"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_connected("sink-inputs", before + 1, proc)
 
     def stop(self) -> None:
         """Kill everything this harness started, by PID (daemon last)."""
@@ -203,20 +237,28 @@ class PulseHarness:
         self._seq += 1
         path = self.root / f"capture-{self._seq}.raw"
         out = open(path, "wb")  # noqa: SIM115 - handed to parec
+        before = self._count("source-outputs")
         proc = self._spawn(["parec", f"--device={source}", *_RAW, "--latency-msec=20"],
                            stdout=out, stdin=subprocess.DEVNULL)
         out.close()
-        time.sleep(0.2)  # parec connects asynchronously; let it start before the program plays
+        self._wait_connected("source-outputs", before + 1, proc)
         return SpeakerCapture(proc=proc, path=path, started_at=time.monotonic())
+
+    def add_sink(self, name: str) -> int:
+        """Create an extra 16 kHz mono null sink `name` (kept busy); return its module id.
+        Its monitor `<name>.monitor` captures what is played on it."""
+        module = int(self.pactl("load-module", "module-null-sink", f"sink_name={name}",
+                                f"rate={PULSE_RATE}", "channels=1", "format=s16le").strip())
+        self._keep_alive(name)
+        self._wait_low_latency([name])
+        return module
 
     def add_mic(self, name: str) -> VirtualMic:
         """Create an extra isolated mic `name` fed by sink `<name>-feed` (with keep-alive)."""
         feed = f"{name}-feed"
-        sink_id = int(self.pactl("load-module", "module-null-sink", f"sink_name={feed}",
-                                 f"rate={PULSE_RATE}", "channels=1", "format=s16le").strip())
+        sink_id = self.add_sink(feed)
         src_id = int(self.pactl("load-module", "module-remap-source", f"source_name={name}",
                                 f"master={feed}.monitor").strip())
-        self._keep_alive(feed)
         return VirtualMic(name=name, feed=feed, module_ids=[src_id, sink_id])
 
     def write_wav(self, path: Path, audio: np.ndarray, rate: int = PULSE_RATE) -> Path:

@@ -236,7 +236,9 @@ def _list_with_retry(kind: Kind, attempts: int = 3) -> list[DeviceInfo]:
     """
     devs = list_devices()
     for _ in range(attempts - 1):
-        if any(d.has(kind) for d in devs) or pulse_endpoints(timeout=2.0) is None:
+        if any(d.has(kind) for d in devs):
+            break
+        if not os.environ.get("PULSE_SERVER") and pulse_endpoints(timeout=2.0) is None:
             break
         time.sleep(0.3)
         reinitialize()

@@ -37,13 +37,17 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
                on_progress: ProgressCallback | None = None,
                stop: threading.Event | None = None,
                progress_interval: float = 0.1) -> Playback:
-    """Play float32 audio (frames × channels, or mono 1-D) on `device` and wait until done.
+    """Play audio (frames × channels, or mono 1-D; int16 or float32) on `device`; wait.
+
+    int16 is handed to the device as is (bit-exact, no dither); anything else as float32.
 
     Ctrl-C or `stop` ends playback early; the KeyboardInterrupt is re-raised after the stream
     is closed, so the terminal is never left with a half-open device.
     """
     sd = sounddevice()
-    data = np.asarray(audio, dtype=np.float32)
+    data = np.asarray(audio)
+    if data.dtype != np.int16:
+        data = data.astype(np.float32, copy=False)
     if data.ndim == 1:
         data = data[:, None]
     total = data.shape[0]
@@ -65,7 +69,8 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
     try:
         with device.routed():
             stream = sd.OutputStream(samplerate=sample_rate, channels=data.shape[1],
-                                     dtype="float32", device=device.index, callback=callback,
+                                     dtype=data.dtype.name, device=device.index,
+                                     callback=callback,
                                      finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
         raise AudioDeviceError(f"cannot open audio output {device.name!r}: {exc}",
@@ -110,7 +115,9 @@ class SoundDevicePlayer:
         import soundfile as sf
 
         try:
-            audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+            # 16-bit files are played as int16: bit-exact, and no float→int dither on the way.
+            dtype = "int16" if sf.info(str(path)).subtype == "PCM_16" else "float32"
+            audio, sr = sf.read(str(path), dtype=dtype, always_2d=True)
         except (OSError, RuntimeError) as exc:  # soundfile raises LibsndfileError(RuntimeError)
             raise DataError(f"cannot read audio file {path}: {exc}") from exc
         first = min(max(0, int(round(start_s * sr))), audio.shape[0])
