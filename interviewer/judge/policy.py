@@ -159,12 +159,14 @@ def build_feedback(entry: BankEntry, verdicts: list[PointVerdict]) -> tuple[list
             strengths.append(f'{p.text}: you said "{v.evidence}"')
             continue
         hint = p.description or _best_reference_sentence(entry, p)
-        hint = _sentence(hint) if hint else f"A strong answer states this explicitly: {p.text}."
+        if not hint or set(content_words(hint)) <= set(content_words(p.text)):
+            hint = "A strong answer states this explicitly and explains why it holds"
+        hint = _sentence(hint[:1].upper() + hint[1:])
         if v.status == "partial":
             strengths.append(f'{p.text} (partly): you said "{v.evidence}"')
-            missed.append(f"Only partly covered: {p.text}. {hint}")
+            missed.append(f"Only partly covered: {_sentence(p.text)} {hint}")
         else:
-            missed.append(f"Missed: {p.text}. {hint}")
+            missed.append(f"Missed: {_sentence(p.text)} {hint}")
     return missed, strengths
 
 

@@ -60,17 +60,28 @@ def tokenize(text: str) -> list[Token]:
 
 
 def stem(word: str) -> str:
-    """A deliberately light stemmer: enough to match "gradients"/"gradient", "priors"/"prior"."""
+    """A deliberately light stemmer: enough to match "gradients"/"gradient", "uses"/"use",
+    "probabilities"/"probability", "classes"/"class"."""
     w = word
-    for suffix in ("ies", "es", "s"):
-        if len(w) > 4 and w.endswith(suffix) and not w.endswith("ss"):
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return w
+    if len(w) <= 3 or not w.endswith("s") or w.endswith(("ss", "us", "is")):
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return w[:-2]
+    return w[:-1]
 
 
 def content_words(text: str) -> list[str]:
     """Stemmed tokens of `text` that are neither stopwords nor fillers."""
-    return [stem(t.norm) for t in tokenize(text) if t.norm not in STOPWORDS and t.norm not in FILLERS]
+    out = []
+    for t in tokenize(text):
+        if t.norm in STOPWORDS or t.norm in FILLERS:
+            continue
+        s = stem(t.norm)
+        if s not in STOPWORDS:
+            out.append(s)
+    return out
 
 
 def _find_seq(hay: list[str], needle: list[str], start: int = 0) -> int:
