@@ -52,6 +52,11 @@ def host_url(host: str | None = None) -> str:
     return h if "://" in h else f"http://{h}"
 
 
+# What the client raises: HTTP errors it maps to ResponseError, ConnectionError for a refused
+# connection, httpx errors (timeouts), and ValidationError when a reply body has the wrong shape.
+_CLIENT_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError, ValidationError)
+
+
 class _Exchange(BaseModel):
     """One request/reply with the server, as stored with the session."""
 
@@ -79,6 +84,27 @@ def verdict_model(entry: BankEntry, n_sentences: int) -> type[BaseModel]:
         kind = plain if (p.follow_up or p.id in authored) else probed
         fields[f"f{i}"] = (kind, Field(..., alias=p.id, description=p.text))
     return create_model("Verdicts", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local `$ref` replaced by its definition (simpler for grammar
+    converters than `$defs`)."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                extra = {k: walk(v) for k, v in node.items() if k != "$ref"}
+                return {**walk(defs[ref.split("/")[-1]]), **extra}
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(x) for x in node]
+        return node
+
+    out = walk(schema)
+    assert isinstance(out, dict)
+    return out
 
 
 def build_messages(entry: BankEntry, sentences: list[str]) -> list[dict[str, str]]:
@@ -131,14 +157,14 @@ class OllamaJudge:
         """Raise `EngineUnavailable`/`ModelNotInstalled` unless the server has the model."""
         try:
             self._client.show(self.model)
-        except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
+        except _CLIENT_ERRORS as exc:
             raise self._translate(exc) from exc
 
     def models(self) -> list[str]:
         """Names of the models the server has (`/api/tags`)."""
         try:
             return [m.model or "" for m in self._client.list().models]
-        except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
+        except _CLIENT_ERRORS as exc:
             raise self._translate(exc) from exc
 
     # ------------------------------------------------------------------ judging
@@ -155,7 +181,7 @@ class OllamaJudge:
         try:
             resp = self._client.chat(model=self.model, messages=messages, format=schema,
                                      options={"temperature": 0, "seed": 0}, stream=False)
-        except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
+        except _CLIENT_ERRORS as exc:
             self._record(_Exchange(attempt=attempt, request=request, error=str(exc),
                                    seconds=round(time.perf_counter() - t0, 4)))
             raise self._translate(exc) from exc
@@ -171,7 +197,7 @@ class OllamaJudge:
         spans = split_sentences(transcript)
         sentences = [transcript[s:e] for s, e in spans]
         model = verdict_model(entry, len(sentences))
-        schema = model.model_json_schema(by_alias=True)
+        schema = inline_refs(model.model_json_schema(by_alias=True))
         messages = build_messages(entry, sentences)
         problem = ""
         for attempt in (1, 2):

@@ -3,9 +3,13 @@ judge shared by the whole session (the model loads once, ~10 s)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# Helper modules of this folder (the stand-in Ollama server) import by plain name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from interviewer.bank.models import BankEntry, Question, Rubric
 from interviewer.judge.dataset import Item, load_devset
