@@ -197,9 +197,10 @@ class PulseHarness:
         deadline = time.monotonic() + 10
         while self._count(what) < n:
             if proc.poll() is not None:
-                pytest.fail(f"{proc.args} exited ({proc.returncode})", pytrace=False)
+                pytest.fail(f"{proc.args!r} exited ({proc.returncode})", pytrace=False)
             if time.monotonic() > deadline:
-                pytest.fail(f"{proc.args} did not connect to the daemon in 10 s", pytrace=False)
+                pytest.fail(f"{proc.args!r} did not connect to the daemon in 10 s",
+                            pytrace=False)
             time.sleep(0.05)
 
     def _keep_alive(self, sink: str) -> None:
