@@ -68,8 +68,8 @@ def answer(parts: list[str | float], *, lead_s: float = 0.5, tail_s: float = 0.0
     start, end = (loud[0] / RATE, (loud[-1] + 1) / RATE) if loud.size else (0.0, 0.0)
     if noise_rms > 0:
         rng = np.random.default_rng(seed)
-        noise = rng.normal(0.0, noise_rms, audio.shape[0])
-        audio = audio + noise.astype(np.float32)
+        noise = np.asarray(rng.normal(0.0, noise_rms, audio.shape[0]), dtype=np.float32)
+        audio = audio + noise
     # Quantise now, so the WAV on disk and `audio` are the same samples (int16 / 32768, the
     # scaling soundfile uses when reading int16 back as float).
     pcm = np.clip(np.round(audio * 32768), -32768, 32767)
