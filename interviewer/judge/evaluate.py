@@ -41,11 +41,14 @@ class Prediction:
     style: str = ""
 
 
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(_f1(tp, fp, fn), 4)}
 
 
 def binary_counts(preds: Iterable[Prediction]) -> dict[str, int]:
@@ -62,7 +65,8 @@ def metrics(preds: Sequence[Prediction], seconds: Sequence[float] = ()) -> dict[
     c = binary_counts(preds)
     n = len(preds)
     pos = _prf(c["tp"], c["fp"], c["fn"])
-    neg = _prf(c["tn"], c["fn"], c["fp"])  # the missing class seen as positive
+    # macro-F1: mean of the credited-class F1 and the missing-class F1 (unrounded)
+    macro = (_f1(c["tp"], c["fp"], c["fn"]) + _f1(c["tn"], c["fn"], c["fp"])) / 2
     confusion = {g: dict.fromkeys(STATUSES, 0) for g in STATUSES}
     for x in preds:
         confusion[x.gold][x.pred] += 1
@@ -86,7 +90,7 @@ def metrics(preds: Sequence[Prediction], seconds: Sequence[float] = ()) -> dict[
         **pos,
         **c,
         "accuracy": round((c["tp"] + c["tn"]) / n, 4) if n else 0.0,
-        "macro_f1": round((pos["f1"] + neg["f1"]) / 2, 4),
+        "macro_f1": round(macro, 4),
         "exact_accuracy": round(sum(x.gold == x.pred for x in preds) / n, 4) if n else 0.0,
         "confusion": confusion,
         "per_point": per_point,
@@ -132,9 +136,15 @@ def _logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50
     return w
 
 
+def _cuts(scores: np.ndarray) -> np.ndarray:
+    """Candidate thresholds: midpoints between distinct scores (robust to rounding)."""
+    u = np.unique(scores)
+    return np.r_[u[0] - 1e-3, (u[:-1] + u[1:]) / 2] if len(u) else np.array([0.5])
+
+
 def _best_threshold(scores: np.ndarray, gold: np.ndarray, objective: str) -> float:
     best, best_t = -1.0, 0.5
-    for t in np.unique(scores):
+    for t in _cuts(scores):
         pred = scores >= t
         tp = int((pred & gold).sum())
         fp = int((pred & ~gold).sum())
@@ -177,7 +187,7 @@ def fit_calibration(rows: Sequence[tuple[dict[str, float], Status]], *, objectiv
     gold_cov = np.array([g == "covered" for _, g in rows])
     if cred.any() and (gold_cov[cred] != True).any():  # noqa: E712  (numpy bool array)
         best = -1
-        for t in np.unique(scores[cred]):
+        for t in _cuts(scores[cred]):
             acc = int(((scores[cred] >= t) == gold_cov[cred]).sum())
             if acc > best:
                 best, t_covered = acc, float(t)
