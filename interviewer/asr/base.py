@@ -27,6 +27,21 @@ _WORDLIKE = re.compile(r"\w")
 
 Decoded = tuple[Segment, list[Word]]  # one segment and its words
 
+# What Whisper (trained on subtitled video) invents on pauses, breaths and noise tails. Dropped
+# only when Whisper itself is unsure it heard speech, so a candidate's real "thank you" stays.
+HALLUCINATIONS = frozenset({
+    "thank you", "thank you very much", "thanks", "thanks for watching",
+    "thank you for watching", "thanks for listening", "thank you for listening", "you", "bye",
+    "please subscribe", "i hope you enjoyed this video", "see you next time",
+})
+HALLUCINATION_NO_SPEECH = 0.4
+# Invented text on noise came out with mean word probability ~0.25; real speech is above ~0.7.
+MIN_WORD_PROB = 0.5
+
+
+def _phrase(text: str) -> str:
+    return " ".join(re.sub(r"[^\w' ]", " ", text.lower()).split())
+
 
 def check_audio(audio: np.ndarray) -> np.ndarray:
     """Validate an in-memory take: 1-D float32 16 kHz (a copy is made only if needed)."""
@@ -67,10 +82,15 @@ class WindowedTranscriber:
     model: str = "?"
 
     def __init__(self, *, segmenter: SegmenterConfig | None = None,
-                 no_speech_threshold: float = 0.6, logprob_threshold: float = -1.0) -> None:
+                 no_speech_threshold: float = 0.6, logprob_threshold: float = -1.0,
+                 drop_logprob: float = -0.5) -> None:
         self.segmenter_config = segmenter or SegmenterConfig()
+        # Whisper's own thresholds, passed to the engine (it skips a whole 30 s window on them).
         self.no_speech_threshold = no_speech_threshold
         self.logprob_threshold = logprob_threshold
+        # Our per-segment rule is stricter on confidence: tails such as a lone "This" after the
+        # last word came out with no-speech 0.7 and log-prob -0.94, just inside Whisper's rule.
+        self.drop_logprob = drop_logprob
         # One decode at a time per model: the streaming worker and a caller may overlap.
         self._lock = threading.Lock()
 
@@ -106,12 +126,25 @@ class WindowedTranscriber:
         """Decode one window and drop what is not speech."""
         with self._lock:
             decoded = self._decode(audio, prompt)
-        kept = [(s, ws) for s, ws in decoded if self._is_speech(s)]
+        kept: list[Decoded] = []
+        for seg, ws in decoded:
+            if kept and _phrase(seg.text) == _phrase(kept[-1][0].text):
+                continue  # a decoding loop repeating the previous segment
+            if self._is_speech(seg, ws):
+                kept.append((seg, ws))
         return [s for s, _ in kept], [w for _, ws in kept for w in ws]
 
-    def _is_speech(self, seg: Segment) -> bool:
+    def _is_speech(self, seg: Segment, words: list[Word]) -> bool:
         if not _WORDLIKE.search(seg.text):
             return False
         ns, lp = seg.no_speech_prob, seg.avg_logprob
-        return not (ns is not None and lp is not None
-                    and ns > self.no_speech_threshold and lp < self.logprob_threshold)
+        if ns is None:
+            return True
+        if ns > self.no_speech_threshold:
+            # Probably not speech: keep it only if it was decoded with confidence.
+            if lp is not None and lp < self.drop_logprob:
+                return False
+            probs = [w.probability for w in words if w.probability is not None]
+            if probs and sum(probs) / len(probs) < MIN_WORD_PROB:
+                return False
+        return not (_phrase(seg.text) in HALLUCINATIONS and ns > HALLUCINATION_NO_SPEECH)

@@ -51,7 +51,9 @@ class SegmenterConfig:
     min_window_s: float = 18.0  # … at least this long: each window costs two 30 s encoder passes
     long_pause_s: float = 2.0  # a pause this long closes any window (thinking silence)
     max_window_s: float = 28.0  # hard limit: Whisper's window is 30 s
-    min_speech_s: float = 0.3  # windows with less speech are dropped as non-speech
+    min_speech_s: float = 0.3  # windows with less speech are dropped as non-speech …
+    min_run_frames: int = 8  # … and so are windows without one voiced run this long (240 ms):
+    # clicks and bumps make VAD bursts of 1–3 frames, a spoken syllable lasts longer
     vad_aggressiveness: int = 2
 
 
@@ -67,12 +69,13 @@ class Segmenter:
         self._start: int | None = None  # open window: first frame (padded)
         self._last_speech: int = -1  # last speech frame index
         self._speech_frames = 0  # speech frames in the open window
+        self._max_run = 0  # longest run of speech frames in the open window
         self._floor = 0  # no window may start before this frame (end of the previous one)
         self._energy: list[float] = []  # per-frame RMS of the open window (for forced cuts)
         self.samples_seen = 0
 
     @property
-    def open_start(self) -> int | None:
+    def open_start(self) -> int:
         """Sample where the open window starts (audio before it is no longer needed)."""
         if self._start is not None:
             return self._start * FRAME_SAMPLES
@@ -114,8 +117,10 @@ class Segmenter:
                 self._start = max(self._floor, first - pad_frames)
                 self._last_speech = i
                 self._speech_frames = self._run
+                self._max_run = self._run
                 self._energy = []
             return None
+        self._max_run = max(self._max_run, self._run)
         self._energy.append(float(np.sqrt(np.mean(np.square(frame, dtype=np.float64)))))
         if speech:
             self._last_speech = i
@@ -141,6 +146,7 @@ class Segmenter:
         self._start = cut
         self._last_speech = i
         self._speech_frames = i + 1 - cut
+        self._max_run = self._run
         self._energy = self._energy[len(self._energy) - (i + 1 - cut) :]
         return w
 
@@ -149,11 +155,12 @@ class Segmenter:
         start = self._start * FRAME_SAMPLES
         end = max(start, min(end_sample, self._n * FRAME_SAMPLES, self.samples_seen))
         speech_s = self._speech_frames * FRAME_S
+        voiced = self._max_run >= self.cfg.min_run_frames
         self._start = None
         self._run = 0
         self._floor = -(-end // FRAME_SAMPLES)  # ceil: next window starts after this one
         self._energy = []
-        if speech_s < self.cfg.min_speech_s:
+        if speech_s < self.cfg.min_speech_s or not voiced:
             return None
         return Window(start, end, speech_s)
 

@@ -70,6 +70,8 @@ class StreamingTranscriber:
         self._results: list[tuple[Window, Transcript]] = []
         self._error: BaseException | None = None
         self._worker: threading.Thread | None = None
+        self._pending = 0  # windows queued or being transcribed
+        self._idle = threading.Condition()
         self._finished = False
         self.windows_in_background = 0  # windows transcribed before finish() was called
         self.busy_seconds = 0.0  # worker time spent transcribing
@@ -82,7 +84,17 @@ class StreamingTranscriber:
         self._tail.append(block)
         for w in self._seg.push(block):
             self._submit(w)
-        self._tail.drop_before(self._seg.open_start or self._tail.end)
+        self._tail.drop_before(self._seg.open_start)
+
+    @property
+    def pending(self) -> int:
+        """Windows queued or in transcription right now."""
+        return self._pending
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the background worker has nothing left (True) or `timeout` passes."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def finish(self) -> Transcript:
         """Transcribe what remains, wait for the background work and return the whole take.
@@ -114,6 +126,8 @@ class StreamingTranscriber:
 
     # ------------------------------------------------------------------ internals
     def _submit(self, w: Window) -> None:
+        with self._idle:
+            self._pending += 1
         self._jobs.put((w, self._tail.slice(w.start, w.end)))
         if self._worker is None:
             self._worker = threading.Thread(target=self._run, name="asr-stream", daemon=True)
@@ -124,12 +138,15 @@ class StreamingTranscriber:
             job = self._jobs.get()
             if job is None:
                 return
-            if self._error is not None:
-                continue  # drain: the take's transcript is lost anyway, finish() reports it
             w, audio = job
             t0 = time.monotonic()
             try:
-                self._results.append((w, self._tr.transcribe(audio, prompt=self._prompt)))
+                if self._error is None:  # after a failure only drain: finish() reports it
+                    self._results.append((w, self._tr.transcribe(audio, prompt=self._prompt)))
             except BaseException as exc:  # reported by finish() on the caller's thread
                 self._error = exc
-            self.busy_seconds += time.monotonic() - t0
+            finally:
+                self.busy_seconds += time.monotonic() - t0
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
