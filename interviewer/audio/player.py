@@ -36,13 +36,14 @@ class Playback:
 def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
                on_progress: ProgressCallback | None = None,
                stop: threading.Event | None = None,
-               progress_interval: float = 0.1) -> Playback:
+               progress_interval: float = 0.1, stall_timeout_s: float = 3.0) -> Playback:
     """Play audio (frames × channels, or mono 1-D; int16 or float32) on `device`; wait.
 
     int16 is handed to the device as is (bit-exact, no dither); anything else as float32.
 
     Ctrl-C or `stop` ends playback early; the KeyboardInterrupt is re-raised after the stream
-    is closed, so the terminal is never left with a half-open device.
+    is closed, so the terminal is never left with a half-open device. A device that stops
+    taking audio for `stall_timeout_s` (suspended, unplugged) raises AudioDeviceError.
     """
     sd = sounddevice()
     data = np.asarray(audio)
@@ -79,6 +80,7 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
     interrupted = False
     try:
         with stream:
+            last_pos, last_move = -1, time.monotonic()
             while not done.wait(progress_interval):
                 if on_progress is not None:
                     on_progress(min(pos, total) / sample_rate, total / sample_rate)
@@ -86,6 +88,17 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
                     interrupted = True
                     stream.abort()
                     break
+                if pos != last_pos:
+                    last_pos, last_move = pos, time.monotonic()
+                elif time.monotonic() - last_move > stall_timeout_s:
+                    stream.abort()
+                    raise AudioDeviceError(
+                        f"audio output {device.name!r} stopped playing after "
+                        f"{pos / sample_rate:.1f} s (unplugged, suspended or taken by another "
+                        "program?)",
+                        hint="reconnect it (`interviewer devices`), choose another with "
+                             "--output-device, or use --no-tts",
+                    )
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -104,9 +117,10 @@ class SoundDevicePlayer:
     """Player protocol: play a WAV file on an output device, with progress; interruptible."""
 
     def __init__(self, device: str | int | None = None, *,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, stall_timeout_s: float = 3.0) -> None:
         self.output_device = device
         self.stop = stop or threading.Event()
+        self.stall_timeout_s = stall_timeout_s
         self.last: Playback | None = None
 
     def play(self, path: Path, *, on_progress: ProgressCallback | None = None,
@@ -124,5 +138,5 @@ class SoundDevicePlayer:
         device = resolve(self.output_device, "output")
         self.stop.clear()
         self.last = play_array(audio[first:], int(sr), device, on_progress=on_progress,
-                               stop=self.stop)
+                               stop=self.stop, stall_timeout_s=self.stall_timeout_s)
         return self.last.seconds_played

@@ -14,6 +14,7 @@ from scipy.signal import resample_poly
 
 from interviewer.audio.player import SoundDevicePlayer
 from interviewer.audio.speaker import Pyttsx3Speaker, synthesize
+from interviewer.errors import AudioDeviceError
 from tests.audio.speech import RATE, answer, locate, segment_match
 
 pytestmark = pytest.mark.audio
@@ -103,3 +104,19 @@ def test_player_stops_when_asked(pulse: Any, tmp_path: Path) -> None:
     assert player.last is not None and player.last.interrupted
     # Nothing was heard after the stop: the loud part is about as long as what was played.
     assert loud_span(cap.audio) < played + 0.3
+
+
+def test_output_that_stops_taking_audio_is_a_clear_error(pulse: Any, tmp_path: Path) -> None:
+    pulse.add_sink("shaky-speaker")
+    a = answer(["A replay that the speaker will not finish, because it goes away."],
+               tail_s=2.0)
+    wav = a.write(tmp_path / "shaky.wav")
+    player = SoundDevicePlayer("shaky-speaker", stall_timeout_s=1.0)
+    cut = threading.Timer(1.0, pulse.pactl, args=("suspend-sink", "shaky-speaker", "1"))
+    cut.start()
+    try:
+        with pytest.raises(AudioDeviceError, match="'pulse:shaky-speaker' stopped playing"):
+            player.play(wav)
+    finally:
+        cut.join()
+        pulse.pactl("suspend-sink", "shaky-speaker", "0")
