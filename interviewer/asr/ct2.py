@@ -46,7 +46,8 @@ def _read_str(fp: BinaryIO) -> str:
 def read_ct2_model(path: Path) -> dict[str, np.ndarray]:
     """Read every variable of a CT2 `model.bin` as float32/int arrays, aliases resolved.
 
-    int8 weights are dequantised with their per-row `weight_scale` (float = int8 / scale).
+    int8 weights are dequantised with their per-row `weight_scale` (float = int8 / scale);
+    aliases (e.g. the output projection sharing the token embedding) resolve to the result.
     """
     try:
         with open(path, "rb") as fp:
@@ -57,6 +58,7 @@ def read_ct2_model(path: Path) -> dict[str, np.ndarray]:
             if version >= 3:
                 _read(fp, "I")  # spec revision
             raw: dict[str, np.ndarray] = {}
+            aliases: dict[str, str] = {}
             for _ in range(_read(fp, "I")):
                 name = _read_str(fp)
                 rank = _read(fp, "B")
@@ -77,7 +79,7 @@ def read_ct2_model(path: Path) -> dict[str, np.ndarray]:
             if version >= 5:
                 for _ in range(_read(fp, "I")):
                     alias, target = _read_str(fp), _read_str(fp)
-                    raw[alias] = raw[target]
+                    aliases[alias] = target
     except (OSError, EOFError, struct.error, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a readable CTranslate2 model ({exc})") from exc
 
@@ -89,6 +91,10 @@ def read_ct2_model(path: Path) -> dict[str, np.ndarray]:
         if arr.dtype == np.int8 and scale is not None:
             arr = arr.astype(np.float32) / scale.astype(np.float32).reshape(-1, 1)
         out[name] = arr
+    for alias, target in aliases.items():  # after dequantising: the scale is the target's
+        if target not in out:
+            raise DataError(f"{path}: alias {alias} points to missing variable {target}")
+        out[alias] = out[target]
     return out
 
 
