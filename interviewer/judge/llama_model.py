@@ -86,6 +86,11 @@ class Part:
     """One slice of the GGUF: its package, import name and file inside the package."""
 
     index: int  # 1-based
+    sha256: str = ""  # pinned sum of the slice; defaults to the table above
+
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            object.__setattr__(self, "sha256", PART_SHA256[self.index - 1])
 
     @property
     def package(self) -> str:
@@ -103,10 +108,6 @@ class Part:
     def member(self) -> str:
         """Path of the slice inside the package (and inside its wheel)."""
         return f"{self.module}/data/part{self.index:02d}.bin"
-
-    @property
-    def sha256(self) -> str:
-        return PART_SHA256[self.index - 1]
 
 
 PARTS = tuple(Part(i) for i in range(1, N_PARTS + 1))

@@ -1,0 +1,140 @@
+"""Fusion arithmetic: logits, z-score mean, logistic combination, fitted thresholds, and the
+fused judge's decision rules (denied points, evidence), on hand-checked numbers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from interviewer.judge.fused import (
+    FusedJudge,
+    FusionCalibration,
+    best_threshold,
+    covered_threshold,
+    fit_fusion,
+    logit,
+)
+
+
+def test_logit_inverts_sigmoid_and_clips() -> None:
+    assert logit(0.5) == 0.0
+    assert logit(0.8) == pytest.approx(math.log(4))
+    assert logit(0.0) == pytest.approx(math.log(1e-4 / (1 - 1e-4)))
+    assert logit(1.0) == pytest.approx(-logit(0.0))
+
+
+def test_zmean_is_the_mean_of_two_z_scores() -> None:
+    cal = FusionCalibration("zmean", (1.0, 2.0, -1.0, 0.5), t_partial=0.0, t_covered=1.0)
+    pe, pl = 1 / (1 + math.exp(-3.0)), 1 / (1 + math.exp(-(-0.5)))  # logits 3 and -0.5
+    # z_e = (3 - 1) / 2 = 1 ; z_l = (-0.5 + 1) / 0.5 = 1 ; mean = 1
+    assert cal.score(pe, pl) == pytest.approx(1.0)
+    assert cal.status(1.0) == "covered"
+    assert cal.status(0.5) == "partial"
+    assert cal.status(-0.1) == "missing"
+
+
+def test_logistic_combination() -> None:
+    cal = FusionCalibration("logistic", (2.0, 1.0, -1.0), t_partial=0.4, t_covered=0.8)
+    pe, pl = 0.5, 1 / (1 + math.exp(-2.0))  # logits 0 and 2 -> z = 0 + 2 - 1 = 1
+    assert cal.score(pe, pl) == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert cal.confidence(0.3) == 0.3
+
+
+def test_best_threshold_maximises_f1() -> None:
+    scores = np.array([0.1, 0.2, 0.6, 0.7, 0.9])
+    gold = np.array([False, True, True, False, True])
+    # t=0.2: tp3 fp1 fn0 -> F1 6/7; t=0.6: tp2 fp1 fn1 -> 4/6; t=0.1: tp3 fp2 -> 6/8
+    assert best_threshold(scores, gold) == 0.2
+
+
+def test_covered_threshold_separates_covered_from_partial() -> None:
+    scores = np.array([0.3, 0.5, 0.8, 0.9])
+    gold = ["missing", "partial", "covered", "covered"]
+    assert covered_threshold(scores, gold, 0.4) == 0.8
+    assert covered_threshold(scores, ["missing", "covered", "covered", "covered"], 0.4) == 0.4
+
+
+def test_fit_zmean_uses_training_means_and_spreads() -> None:
+    pe = [0.2, 0.4, 0.6, 0.9]
+    pl = [0.1, 0.3, 0.8, 0.95]
+    gold = ["missing", "missing", "covered", "covered"]
+    cal = fit_fusion(pe, pl, gold, "zmean", source="hand")
+    le = np.array([logit(p) for p in pe])
+    ll = np.array([logit(p) for p in pl])
+    assert cal.params == pytest.approx((le.mean(), le.std(), ll.mean(), ll.std()), abs=1e-4)
+    preds = [cal.status(cal.score(a, b)) for a, b in zip(pe, pl, strict=True)]
+    assert preds == ["missing", "missing", "covered", "covered"]
+
+
+def test_fit_logistic_separates_and_weights_the_informative_judge() -> None:
+    rng = np.random.default_rng(0)
+    gold_b = rng.random(200) < 0.5
+    pl = np.where(gold_b, 0.9, 0.1) + rng.normal(0, 0.03, 200)  # informative
+    pe = rng.uniform(0.2, 0.8, 200)  # noise
+    gold = ["covered" if g else "missing" for g in gold_b]
+    cal = fit_fusion(list(pe), list(pl), gold, "logistic")
+    assert cal.method == "logistic"
+    assert abs(cal.params[1]) > 5 * abs(cal.params[0])
+    preds = [cal.status(cal.score(a, b)) != "missing" for a, b in zip(pe, pl, strict=True)]
+    assert np.mean(np.array(preds) == gold_b) > 0.95
+
+
+@dataclass
+class _PS:
+    point_id: str
+    features: dict[str, float]
+    span: tuple[int, int] | None
+    denied: bool = False
+
+
+class _Cal:
+    def probability(self, feats: dict[str, float]) -> float:
+        return feats["p"]
+
+
+class _Emb:
+    calibration = _Cal()
+
+    def __init__(self, rows: list[_PS]) -> None:
+        self.rows = rows
+        from interviewer.protocols import JudgeInfo
+
+        self.info = JudgeInfo(backend="embedded", model="emb")
+
+    def score(self, entry, transcript):  # type: ignore[no-untyped-def]
+        return self.rows
+
+
+class _LLM:
+    def __init__(self, probs: list[float]) -> None:
+        from interviewer.protocols import JudgeInfo
+
+        self.probs = probs
+        self.info = JudgeInfo(backend="llama-cpp", model="llm")
+        self.asked: list[int] = []
+
+    def score(self, entry, transcript):  # type: ignore[no-untyped-def]
+        return self.probs
+
+    def evidence(self, entry, transcript, i):  # type: ignore[no-untyped-def]
+        self.asked.append(i)
+        return "the LLM's sentence"
+
+
+def test_fused_judge_rules(entry) -> None:  # type: ignore[no-untyped-def]
+    text = "Adam's second moment is noisy at first. So you ramp up."
+    rows = [_PS("adam-variance", {"p": 0.9}, (0, 39)),
+            _PS("small-updates", {"p": 0.9}, None),
+            _PS("divergence", {"p": 0.99}, (40, 55), denied=True)]
+    llm = _LLM([0.9, 0.9, 0.99])
+    cal = FusionCalibration("zmean", (0.0, 1.0, 0.0, 1.0), t_partial=0.5, t_covered=1.0)
+    judge = FusedJudge(_Emb(rows), llm, cal)  # type: ignore[arg-type]
+    assert judge.info.model == "llm+emb"
+    out = judge.classify(entry, text)
+    assert [v.status for v in out] == ["covered", "covered", "missing"]
+    assert out[0].evidence == text[0:39]
+    assert out[1].evidence == "the LLM's sentence" and llm.asked == [1]  # no span -> LLM picks
+    assert out[2].evidence is None  # denied: nothing credited whatever the scores
