@@ -96,7 +96,7 @@ def _read_request(args: argparse.Namespace, env: Environment) -> tuple[Any, str]
         raise DataError("stdin: field 'expected_points' must be a non-empty list of strings")
     if not isinstance(ans, str):
         raise DataError("stdin: field 'answer' must be a string")
-    return adhoc_entry(q, [x.strip() for x in pts]), ans
+    return adhoc_entry(q, [x.strip() for x in pts], templated_follow_ups=True), ans
 
 
 def judgement_json(j: Any) -> dict[str, Any]:

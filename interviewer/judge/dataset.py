@@ -42,18 +42,22 @@ def slug(text: str, fallback: str = "x") -> str:
 
 def adhoc_entry(question: str, points: list[str] | list[dict[str, Any]], *,
                 question_id: str | None = None, reference_answer: str | None = None,
-                follow_ups: list[dict[str, Any]] | None = None) -> BankEntry:
+                follow_ups: list[dict[str, Any]] | None = None,
+                templated_follow_ups: bool = False) -> BankEntry:
     """A `BankEntry` for a question that is not in the bank (CLI stdin, datasets).
 
     `points` are plain strings (ids `p1`, `p2`, …) or dicts with ExpectedPoint fields. Built
     without the bank's authoring checks (3–7 points, two follow-ups), which exist for people
-    writing rubrics, not for one-off judging.
+    writing rubrics, not for one-off judging. With `templated_follow_ups` each plain-string
+    point gets a generic probe, so a missed point still yields a follow-up.
     """
     if not question.strip() or not points:
         raise DataError("a question needs a text and at least one expected point")
     eps = []
     for i, p in enumerate(points, 1):
-        d = {"id": f"p{i}", "text": p} if isinstance(p, str) else dict(p)
+        d: dict[str, Any] = {"id": f"p{i}", "text": p} if isinstance(p, str) else dict(p)
+        if templated_follow_ups and isinstance(p, str):
+            d["follow_up"] = f"Can you say more about this point: {p.strip().rstrip('.?')}?"
         eps.append(ExpectedPoint.model_construct(**{
             "weight": 1.0, "description": None, "aliases": [], "follow_up": None, **d}))
     fus = [FollowUp.model_construct(**{"targets": [], **f}) for f in (follow_ups or [])]

@@ -264,8 +264,8 @@ def is_gibberish(text: str, known_words: Iterable[str] = ()) -> bool:
     odd = [w for w in words if not _known(w, known, vocab)]
     if len(odd) / len(words) >= 0.6:
         return True
-    distinct_content = {w for w in words if w not in STOPWORDS}
-    return len(words) >= 6 and len(distinct_content) <= 2 and not (distinct_content & known)
+    # "banana banana banana ...": a handful of words repeated over and over
+    return len(words) >= 6 and len(set(words)) <= max(2, len(words) // 4)
 
 
 def injection_suspected(text: str) -> bool:
@@ -280,15 +280,20 @@ def is_no_speech(text: str) -> bool:
 
 
 def only_repeats_question(answer: str, question: str) -> bool:
-    """The answer adds no content word beyond those of the question (an echo, not an answer)."""
+    """The answer restates the question: every content word comes from it, and it reuses at
+    least half of the question's content words ("why cross-entropy instead of MSE?")."""
     q = set(content_words(question))
-    a = content_words(answer)
-    return bool(a) and all(w in q for w in a)
+    a = set(content_words(answer))
+    return bool(a) and a <= q and len(a) >= 0.5 * len(q)
 
 
-def adds_nothing_to_question(span_text: str, question: str) -> bool:
-    """Evidence whose content words all come from the question shows nothing of the candidate's."""
+def adds_nothing_to_question(span_text: str, question: str, point_text: str = "") -> bool:
+    """Evidence whose content words all come from the question shows nothing of the candidate's
+    own, unless the point itself is stated in the question's words (then echoing them can be the
+    answer: "what is she testing for?" / "she tests for sugar")."""
     q = set(content_words(question))
+    if point_text and set(content_words(point_text)) <= q:
+        return False
     return all(w in q for w in content_words(span_text))
 
 

@@ -74,7 +74,7 @@ def _check_credit(entry: BankEntry, p: ExpectedPoint, transcript: str, status: S
     if span is None:
         return "missing", None, None, "credit withdrawn: evidence not found in the transcript"
     quote = transcript[span[0] : span[1]]
-    if adds_nothing_to_question(quote, entry.question.text):
+    if adds_nothing_to_question(quote, entry.question.text, p.text):
         return "missing", None, None, "credit withdrawn: evidence only repeats the question"
     question = entry.question.text
     if point_denied(quote, p.text, p.aliases, question) or last_mention_denied(

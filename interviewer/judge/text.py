@@ -6,6 +6,7 @@ be shown back to the candidate exactly as it was transcribed.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -29,9 +30,10 @@ STOPWORDS = frozenset(
     actually basically probably maybe think guess mean kind sort lot lots well okay ok yeah yes
     right just pretty quite something stuff like know say said would'd""".split()
 )
+#: Single-token hesitations (multi-word ones like "you know" are ordinary stopwords).
 FILLERS = frozenset(
-    "uh um uhm umm erm er ah ahh eh hmm hm mm mhm huh oh like so well okay ok yeah you know "
-    "i mean right basically actually literally anyway".split()
+    "uh um uhm umm erm er ah ahh eh hmm hm mm mhm huh oh so well okay ok yeah basically "
+    "actually literally anyway".split()
 )
 NEGATORS = frozenset(
     """not no never nothing none neither nor without cannot dont doesnt didnt isnt arent wasnt
@@ -74,6 +76,12 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """Stemmed tokens of `text` that are neither stopwords nor fillers."""
+    return list(_content_words(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _content_words(text: str) -> tuple[str, ...]:
+    # Cached: the judge asks for the same spans and point texts many times per answer.
     out = []
     for t in tokenize(text):
         if t.norm in STOPWORDS or t.norm in FILLERS:
@@ -81,7 +89,7 @@ def content_words(text: str) -> list[str]:
         s = stem(t.norm)
         if s not in STOPWORDS:
             out.append(s)
-    return out
+    return tuple(out)
 
 
 def _find_seq(hay: list[str], needle: list[str], start: int = 0) -> int:

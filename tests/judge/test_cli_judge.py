@@ -1,0 +1,144 @@
+"""`interviewer judge` and `interviewer eval judge` through the real CLI entry point, with the
+real embedded judge (loaded once for the session and handed to the command)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import interviewer.judge as judge_pkg
+from interviewer.cli import main
+from interviewer.env import Environment
+from interviewer.judge.embedded import EmbeddedJudge
+
+pytestmark = pytest.mark.slow
+
+REQUEST = {
+    "question": "How would you fit a large language model that runs out of GPU memory?",
+    "expected_points": ["Use gradient accumulation with a smaller micro-batch",
+                        "Train in mixed precision such as bf16",
+                        "Shard optimizer states with ZeRO or FSDP"],
+    "answer": "I'd shrink the micro-batch and use gradient accumulation, and switch to bf16 "
+              "mixed precision.",
+}
+
+
+@pytest.fixture
+def use_embedded(embedded: EmbeddedJudge, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+
+    def fake_make_judge(backend: str = "auto", model: str | None = None, **kw: Any) -> Any:
+        calls.append((backend, model))
+        return embedded
+
+    monkeypatch.setattr(judge_pkg, "make_judge", fake_make_judge)
+    return calls
+
+
+def cli(argv: list[str], stdin: str = "", root: Path | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(stdin), stdout=out, stderr=err, stdin_isatty=False,
+                      stdout_isatty=False)
+    if root is not None:
+        env.project_root = root
+    code = main(argv, env)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_judge_json_contract(use_embedded: list[Any]) -> None:
+    code, out, err = cli(["judge", "--format", "json", "--backend", "embedded"],
+                         json.dumps(REQUEST))
+    assert code == 0, err
+    d = json.loads(out)
+    assert use_embedded == [("embedded", None)]
+    assert [p["point"] for p in d["points"]] == REQUEST["expected_points"]
+    status = [p["status"] for p in d["points"]]
+    assert status[0] != "missing" and status[1] != "missing" and status[2] == "missing"
+    for p in d["points"]:
+        assert p["status"] in ("covered", "partial", "missing")
+        assert (p["evidence"] is None) == (p["status"] == "missing")
+        if p["evidence"]:
+            assert p["evidence"].lower() in REQUEST["answer"].lower()
+    assert 0 < d["score"] < 1
+    assert d["follow_up"] == ("Can you say more about this point: Shard optimizer states with "
+                              "ZeRO or FSDP?")
+    assert d["judge"]["backend"] == "embedded" and d["judge"]["model"] == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.parametrize(("stdin", "message"), [
+    ("not json", "stdin: invalid JSON"),
+    ('["a list"]', "expected a JSON object"),
+    ('{"question": "Q?", "expected_points": [], "answer": "x"}', "expected_points"),
+    ('{"question": "", "expected_points": ["a"], "answer": "x"}', "'question'"),
+    ('{"question": "Q?", "expected_points": ["a"], "answer": 3}', "'answer'"),
+])
+def test_judge_rejects_bad_input_in_one_line(stdin: str, message: str) -> None:
+    code, out, err = cli(["judge", "--format", "json", "--backend", "embedded"], stdin)
+    assert code == 1 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_judge_a_banked_question_from_a_file(use_embedded: list[Any], tmp_path: Path) -> None:
+    (tmp_path / "question_bank" / "t").mkdir(parents=True)
+    (tmp_path / "rubrics" / "t").mkdir(parents=True)
+    (tmp_path / "question_bank" / "t" / "q.yaml").write_text(yaml.safe_dump({"questions": [{
+        "id": "why-n-minus-one", "text": "Why divide by n minus one for the sample variance?",
+        "topic": "stats", "sources": ["000_x.txt#Q6"],
+        "reference_answer": "The mean is estimated from the same data, so one degree of "
+                            "freedom is lost; n minus one removes the downward bias."}]}))
+    (tmp_path / "rubrics" / "t" / "q.yaml").write_text(yaml.safe_dump({"rubrics": [{
+        "question_id": "why-n-minus-one",
+        "points": [
+            {"id": "dof", "text": "One degree of freedom is lost to the estimated mean",
+             "aliases": ["degree of freedom"]},
+            {"id": "unbiased", "text": "Dividing by n minus one makes the estimator unbiased",
+             "aliases": ["unbiased", "Bessel's correction"]},
+            {"id": "mle", "text": "The maximum likelihood estimate divides by n",
+             "aliases": ["MLE", "maximum likelihood"], "follow_up": "What does MLE divide by?"},
+        ],
+        "follow_ups": [{"id": "known-mean", "text": "What if the true mean were known?"}],
+    }]}))
+    answer = tmp_path / "answer.txt"
+    answer.write_text("We lose one degree of freedom estimating the mean, and n minus one "
+                      "makes the estimator unbiased.")
+    code, out, err = cli(["judge", "--format", "json", "--question-id", "why-n-minus-one",
+                          "--answer-file", str(answer), "--backend", "embedded"], root=tmp_path)
+    assert code == 0, err
+    d = json.loads(out)
+    assert [p["status"] != "missing" for p in d["points"]] == [True, True, False]
+    assert d["follow_up"] == "What does MLE divide by?"
+    code, _, err = cli(["judge", "--question-id", "nope", "--answer-file", str(answer)],
+                       root=tmp_path)
+    assert code == 2 and "no question with id 'nope'" in err
+
+
+def test_eval_judge_on_a_small_dataset(use_embedded: list[Any], tmp_path: Path) -> None:
+    ds = tmp_path / "mini.yaml"
+    ds.write_text(yaml.safe_dump({"questions": [{
+        "id": "mini", "split": "dev", "text": "How do you fit a big model in memory?",
+        "points": [{"id": "accum", "text": "Use gradient accumulation",
+                    "aliases": ["gradient accumulation"]},
+                   {"id": "bf16", "text": "Train in mixed precision",
+                    "aliases": ["bf16", "mixed precision"]}],
+        "answers": [
+            {"id": "good", "text": "Gradient accumulation and bf16 mixed precision.",
+             "covered": ["accum", "bf16"]},
+            {"id": "off", "text": "I like dashboards for tracking experiments."},
+        ]}]}))
+    code, out, err = cli(["eval", "judge", "--dataset", str(ds), "--backend", "embedded",
+                          "--format", "json"])
+    assert code == 0, err
+    r = json.loads(out)
+    assert (r["n_answers"], r["n_points"]) == (2, 4)
+    assert r["tp"] + r["fn"] == 2 and r["fp"] + r["tn"] == 2
+    assert set(r["per_point"]) == {"mini/accum", "mini/bf16"}
+    assert r["seconds_per_answer"] is not None and r["judge"]["backend"] == "embedded"
+    code, out, _ = cli(["eval", "judge", "--dataset", str(ds), "--backend", "embedded"])
+    assert code == 0 and "F1" in out and "confusion" in out
+    code, _, err = cli(["eval", "judge", "--dataset", str(tmp_path / "none.yaml")])
+    assert code == 2 and "not found" in err
