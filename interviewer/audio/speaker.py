@@ -37,6 +37,7 @@ DEFAULT_RATE = 175
 _SYNTH_TIMEOUT_S = 30.0
 # One synthesis at a time: espeak-ng's synth callback is a process-wide global.
 _LOCK = threading.Lock()
+_warmed = False
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,32 @@ def find_voice(spec: str, voices: list[VoiceInfo] | None = None) -> VoiceInfo:
 def synthesize(text: str, *, voice: str | None = None,
                rate: int | None = None) -> tuple[np.ndarray, int]:
     """Synthesise `text`; return (float32 mono audio, sample rate) — espeak-ng gives 22050 Hz."""
-    import soundfile as sf
-
+    global _warmed
     if not text.strip():
         raise UsageError("nothing to say: the text is empty")
     voice_id = find_voice(voice).id if voice else None
-    with _LOCK, tempfile.TemporaryDirectory(prefix="interviewer-tts-") as tmp:
+    wpm = int(rate) if rate is not None else DEFAULT_RATE
+    with _LOCK:
+        if not _warmed:
+            # The first utterance after espeak-ng starts sometimes ignores the rate just set
+            # (measured: 1 run in ~20 came out at the driver's 200 wpm, or at espeak's 175 when
+            # asked for 200). A throwaway utterance absorbs that.
+            _synth_locked("Ready.", None, wpm)
+            _warmed = True
+        audio, sr = _synth_locked(text, voice_id, wpm)
+    if audio.ndim > 1:
+        audio = audio.mean(axis=1)
+    if audio.shape[0] == 0 or not np.any(audio):
+        raise EngineUnavailable(f"text-to-speech produced silence for {text[:40]!r}",
+                                hint="check the voice (`interviewer voices`) or use --no-tts")
+    return audio.astype(np.float32, copy=False), int(sr)
+
+
+def _synth_locked(text: str, voice_id: str | None, wpm: int) -> tuple[np.ndarray, int]:
+    """One utterance with a fresh engine; the caller holds _LOCK."""
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory(prefix="interviewer-tts-") as tmp:
         wav = Path(tmp) / "utterance.wav"
         engine = _new_engine()
         finished = threading.Event()
@@ -131,7 +152,7 @@ def synthesize(text: str, *, voice: str | None = None,
         try:
             if voice_id:
                 engine.setProperty("voice", voice_id)
-            engine.setProperty("rate", int(rate) if rate is not None else DEFAULT_RATE)
+            engine.setProperty("rate", wpm)
             with contextlib.redirect_stdout(io.StringIO()):
                 engine.save_to_file(text, str(wav))
                 engine.runAndWait()
@@ -150,12 +171,7 @@ def synthesize(text: str, *, voice: str | None = None,
         except (OSError, RuntimeError) as exc:
             raise EngineUnavailable(f"text-to-speech wrote no readable audio: {exc}",
                                     hint="run with --no-tts to print questions instead") from exc
-    if audio.ndim > 1:
-        audio = audio.mean(axis=1)
-    if audio.shape[0] == 0 or not np.any(audio):
-        raise EngineUnavailable(f"text-to-speech produced silence for {text[:40]!r}",
-                                hint="check the voice (`interviewer voices`) or use --no-tts")
-    return audio.astype(np.float32, copy=False), int(sr)
+    return audio, int(sr)
 
 
 class Pyttsx3Speaker:
