@@ -138,7 +138,13 @@ class SoundDeviceRecorder:
             _close_quietly(stream)
             raise DataError(f"cannot write the recording {path}: {exc}") from exc
         try:
-            stream.start()
+            try:
+                stream.start()
+            except sounddevice().PortAudioError as exc:  # busy devices often fail only here
+                raise AudioDeviceError(
+                    f"cannot start recording from {device.name!r}: {exc}",
+                    hint="is another program using the microphone? check `interviewer devices`",
+                ) from exc
             last_block = time.monotonic()
             self.stop.clear()
             while reason is None:
