@@ -75,4 +75,6 @@ class Environment:
     def load_bank(self):  # type: ignore[no-untyped-def]  # lazy import keeps `env` light
         from interviewer.bank.loader import load_bank
 
-        return load_bank(self.questions_dir, self.rubrics_dir)
+        assert self.home is not None
+        return load_bank(self.questions_dir, self.rubrics_dir,
+                         cache_file=self.home / "bank-parse-cache.json")
