@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def slug(text: str, fallback: str = "x") -> str:
     return s if len(s) >= 2 else f"{fallback}-{s or '0'}"
 
 
-def adhoc_entry(question: str, points: list[str] | list[dict[str, Any]], *,
+def adhoc_entry(question: str, points: Sequence[str | Mapping[str, Any]], *,
                 question_id: str | None = None, reference_answer: str | None = None,
                 follow_ups: list[dict[str, Any]] | None = None,
                 templated_follow_ups: bool = False) -> BankEntry:
@@ -55,7 +56,7 @@ def adhoc_entry(question: str, points: list[str] | list[dict[str, Any]], *,
         raise DataError("a question needs a text and at least one expected point")
     eps = []
     for i, p in enumerate(points, 1):
-        d: dict[str, Any] = {"id": f"p{i}", "text": p} if isinstance(p, str) else dict(p)
+        d: dict[str, Any] = {"id": f"p{i}", "text": p} if isinstance(p, str) else {**p}
         if templated_follow_ups and isinstance(p, str):
             d["follow_up"] = f"Can you say more about this point: {p.strip().rstrip('.?')}?"
         eps.append(ExpectedPoint.model_construct(**{
@@ -92,7 +93,8 @@ def load_devset(path: Path) -> list[Item]:
                 for status in ("covered", "partial"):
                     for pid in a.get(status, []) or []:
                         if pid not in gold:
-                            raise DataError(f"{where}.answers[{ai}].{status}: unknown point {pid!r}")
+                            raise DataError(
+                                f"{where}.answers[{ai}].{status}: unknown point {pid!r}")
                         gold[pid] = status  # type: ignore[assignment]
                 items.append(Item(f"{q['id']}/{a['id']}", entry, " ".join(a["text"].split()),
                                   gold, split=a.get("split", q.get("split", "dev")),

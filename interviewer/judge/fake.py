@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from interviewer.bank.models import BankEntry
 from interviewer.protocols import JudgeInfo, RawVerdict, Status
@@ -34,15 +35,16 @@ class FakeJudge:
     history: list[FakeCall] = field(default_factory=list)
     last_probes: dict[str, str] = field(default_factory=dict)
 
-    def enqueue(self, verdicts: Iterable[RawVerdict] | Mapping[str, Status | tuple[Status, str]],
-                ) -> None:
+    def enqueue(self, verdicts: Iterable[RawVerdict] | Mapping[str, Any]) -> None:
         """Queue the verdicts for the next call: RawVerdicts, or {point_id: status} /
         {point_id: (status, evidence)} for brevity."""
         if isinstance(verdicts, Mapping):
             items = []
             for pid, v in verdicts.items():
                 status, evidence = (v, None) if isinstance(v, str) else v
-                items.append(RawVerdict(point_id=pid, status=status, evidence=evidence))
+                # RawVerdict validates the status literal at run time
+                items.append(RawVerdict.model_validate(
+                    {"point_id": pid, "status": status, "evidence": evidence}))
             self.queue.append(items)
         else:
             self.queue.append(list(verdicts))

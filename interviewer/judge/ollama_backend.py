@@ -119,7 +119,8 @@ def build_messages(entry: BankEntry, sentences: list[str]) -> list[dict[str, str
     if not sentences:
         lines.append("(empty)")
     lines += ["</transcript>", "", "Grade every rubric point."]
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "\n".join(lines)}]
 
 
 class OllamaJudge:

@@ -49,8 +49,8 @@ def verify(entry: BankEntry, transcript: str, raw: Iterable[RawVerdict],
     not mention the point only to deny it. Points the backend did not return are missing.
     """
     by_id: dict[str, RawVerdict] = {}
-    for v in raw:
-        by_id.setdefault(v.point_id, v)
+    for r in raw:
+        by_id.setdefault(r.point_id, r)
     out = []
     for p in entry.rubric.points:
         v = by_id.get(p.id)

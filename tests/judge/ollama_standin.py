@@ -49,8 +49,8 @@ class OllamaStandIn:
     @property
     def url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def start(self) -> OllamaStandIn:
         standin = self
@@ -70,7 +70,8 @@ class OllamaStandIn:
             def _body(self) -> dict[str, Any]:
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n) if n else b"{}"
-                return json.loads(raw or b"{}")
+                body: dict[str, Any] = json.loads(raw.decode() or "{}")
+                return body
 
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 standin.requests.append((self.path, {}))

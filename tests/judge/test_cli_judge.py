@@ -18,7 +18,7 @@ from interviewer.judge.embedded import EmbeddedJudge
 
 pytestmark = pytest.mark.slow
 
-REQUEST = {
+REQUEST: dict[str, Any] = {
     "question": "How would you fit a large language model that runs out of GPU memory?",
     "expected_points": ["Use gradient accumulation with a smaller micro-batch",
                         "Train in mixed precision such as bf16",

@@ -123,6 +123,7 @@ def test_candidate_spans_cover_sentences_clauses_and_pairs() -> None:
     got = {text[s:e] for s, e in candidate_spans(text)}
     assert {"The first idea, with a clause.", "Second idea here.", "The first idea"} <= got
     assert "The first idea, with a clause. Second idea here." in got
+    assert text not in got  # the whole answer is not a span (no gain, a third more time)
     assert candidate_spans("") == []
 
 

@@ -108,10 +108,12 @@ def test_follow_up_targets_highest_weight_missed_point_first(entry: BankEntry) -
           _pv("gradients", 1, "missing"), _pv("sigmoid", 0.5, "missing")]
     text, fid = choose_follow_up(entry, vs)
     assert (text, fid) == ("Which distribution do you assume for the labels?", "point:bernoulli")
+    assert text is not None
     text2, fid2 = choose_follow_up(entry, vs, asked={text})
     assert fid2 == "derive"  # targets the next missed point
     text3, fid3 = choose_follow_up(entry, vs, asked={"point:bernoulli", "derive"})
     assert fid3 == "mse-when"  # then the rubric's general follow-up
+    assert text2 is not None and text3 is not None
     assert choose_follow_up(entry, vs, asked={text, text2, text3}) == (None, None)
 
 
