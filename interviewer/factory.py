@@ -18,10 +18,13 @@ T = TypeVar("T")
 
 
 class Warm(Generic[T]):
-    """Start building an engine now; `warm()` returns it, waiting only if still loading."""
+    """Start building an engine in the background (after `after` is set, or `max_wait_s`);
+    calling the Warm returns the engine, waiting only if it is still loading."""
 
-    def __init__(self, build: Callable[[], T], name: str) -> None:
+    def __init__(self, build: Callable[[], T], name: str, *,
+                 after: threading.Event | None = None, max_wait_s: float = 3.0) -> None:
         self.name = name
+        self._after, self._max_wait_s = after, max_wait_s
         self._value: T | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -30,6 +33,10 @@ class Warm(Generic[T]):
         self._thread.start()
 
     def _run(self, build: Callable[[], T]) -> None:
+        # Loading engines holds the GIL for long stretches (imports, weights): let the first
+        # question start playing before competing with it.
+        if self._after is not None:
+            self._after.wait(self._max_wait_s)
         try:
             self._value = build()
         except BaseException as exc:  # re-raised in the caller's thread

@@ -36,13 +36,15 @@ class Playback:
 def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
                on_progress: ProgressCallback | None = None,
                stop: threading.Event | None = None,
+               started: threading.Event | None = None,
                progress_interval: float = 0.1, stall_timeout_s: float = 3.0) -> Playback:
     """Play audio (frames × channels, or mono 1-D; int16 or float32) on `device`; wait.
 
     int16 is handed to the device as is (bit-exact, no dither); anything else as float32.
 
     Ctrl-C or `stop` ends playback early; the KeyboardInterrupt is re-raised after the stream
-    is closed, so the terminal is never left with a half-open device. A device that stops
+    is closed, so the terminal is never left with a half-open device. `started` is set when the
+    first samples are handed to the device (others wait on it). A device that stops
     taking audio for `stall_timeout_s` (suspended, unplugged) raises AudioDeviceError.
     """
     sd = sounddevice()
@@ -60,6 +62,8 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
         nonlocal pos
         if not started_at:
             started_at.append(time.monotonic())
+            if started is not None:
+                started.set()
         n = min(frames, total - pos)
         outdata[:n] = data[pos : pos + n]
         outdata[n:] = 0

@@ -183,6 +183,9 @@ class Pyttsx3Speaker:
         self.voice = voice
         self.rate = rate
         self.stop = threading.Event()  # set from another thread to cut the question short
+        # Set once the first samples of an utterance reach the device: start-up work (loading
+        # Whisper and the judge) waits on it so it does not delay the first question.
+        self.started = threading.Event()
 
     def speak(self, text: str) -> SpeechResult:
         """Say `text`; return after it has been played, with when and where it was played."""
@@ -193,7 +196,7 @@ class Pyttsx3Speaker:
         device = resolve(self.output_device, "output")
         audio, sr = synthesize(text, voice=self.voice, rate=self.rate)
         self.stop.clear()
-        pb = play_array(audio, sr, device, stop=self.stop)
+        pb = play_array(audio, sr, device, stop=self.stop, started=self.started)
         return SpeechResult(text=text, device=pb.device, started_at=pb.started_at,
                             finished_at=pb.finished_at, duration_s=pb.seconds_played)
 

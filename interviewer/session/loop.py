@@ -32,7 +32,7 @@ class Engines:
     transcriber: Callable[[], Transcriber] | None  # lazy: waits for background warm-up
     judge: Callable[[], Judge]
     assess: JudgeFn
-    prompt_for: Callable[[BankEntry], str] | None = None  # vocabulary bias for Whisper
+    prompt_for: Callable[[BankEntry], str | None] | None = None  # vocabulary bias for Whisper
 
 
 @dataclass

@@ -20,7 +20,7 @@ _KEPT = ("max_follow_ups", "silence", "max_s", "no_answer_timeout", "text", "ans
          "no_tts", "asr", "asr_model", "judge", "judge_model", "voice", "rate")
 
 
-def _prompt_for(entry: BankEntry) -> str:
+def _prompt_for(entry: BankEntry) -> str | None:
     """Whisper's initial prompt: the question plus rubric vocabulary (aliases carry jargon)."""
     try:
         from interviewer.asr import build_prompt
@@ -60,20 +60,23 @@ def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore
 
     console = Console(env.stdin, env.stdout, env.stderr, interactive=env.stdin_isatty,
                       live=stream_is_tty(env.stderr))
-    # Engines load on background threads while the first question is spoken.
-    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model), "judge")
+    speaker = make_speaker(no_tts=args.no_tts, voice=args.voice, rate=args.rate,
+                           output_device=args.output_device)
+    record.engines["tts"] = "print" if args.no_tts else "pyttsx3"
+    # Engines load on background threads once the first question has started playing.
+    gate = getattr(speaker, "started", None)
+    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model), "judge",
+                 after=gate)
     transcriber = None
     recorder = None
     if not args.text:
         transcriber = Warm(lambda: make_transcriber(engine=args.asr, model=args.asr_model,
-                                                    models_dir=env.models_dir), "asr")
+                                                    models_dir=env.models_dir), "asr",
+                           after=gate)
         recorder = make_recorder(input_device=args.input_device, silence_s=args.silence,
                                  max_s=args.max_s, no_answer_s=args.no_answer_timeout,
                                  interactive=env.stdin_isatty, answers_from=args.answers_from)
         record.engines["asr"] = f"{args.asr}:{args.asr_model}"
-    speaker = make_speaker(no_tts=args.no_tts, voice=args.voice, rate=args.rate,
-                           output_device=args.output_device)
-    record.engines["tts"] = "print" if args.no_tts else "pyttsx3"
 
     from interviewer.judge.policy import assess
 
