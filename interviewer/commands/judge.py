@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--semeval-dir", metavar="DIR", help="SemEval-2013 2-way folder "
                    "(default: ../shared/datasets/semeval2013-2way beside the project)")
     e.add_argument("--limit", type=int, metavar="N", help="judge only the first N answers")
+    e.add_argument("--train-limit", type=int, metavar="N",
+                   help="SemEval: fit the embedded judge on an even sample of N training answers "
+                   "(all 8910 take several minutes)")
     e.add_argument("--format", choices=("json", "table"), default="table")
     e.set_defaults(func=run_eval)
 
@@ -153,8 +156,11 @@ def run_eval(args: argparse.Namespace, env: Environment) -> ExitStatus:
         items = load_semeval(root, "test")
         if judge.info.backend == "embedded":
             # Thresholds and weights come from SemEval's training answers only.
-            cal = fit_calibration(feature_rows(judge, load_semeval(root, "train")),
-                                  objective="macro_f1", source="SemEval training")
+            train = load_semeval(root, "train")
+            if args.train_limit:
+                train = train[:: max(1, len(train) // args.train_limit)][: args.train_limit]
+            cal = fit_calibration(feature_rows(judge, train), objective="macro_f1",
+                                  source=f"SemEval training ({len(train)} answers)")
             judge.calibration = calibration = cal
         name = "semeval2013-2way test-unseen-answers"
     else:

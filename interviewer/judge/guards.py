@@ -137,10 +137,8 @@ def mentions(text: str, keywords: list[list[str]]) -> list[tuple[int, bool, bool
     ("X is irrelevant") applies; *dismissed* is the stronger second kind, plus "nothing to do
     with X".
     """
-    toks = tokenize(text)
     found: list[tuple[int, bool, bool]] = []
-    for clause in clauses(toks, text):
-        stems = [stem(t.norm) for t in clause]
+    for clause, stems in _analysed(text):
         for kw in keywords:
             if not all(w in stems for w in kw):
                 continue
@@ -152,6 +150,12 @@ def mentions(text: str, keywords: list[list[str]]) -> list[tuple[int, bool, bool
             denied = dismissed or _forward_denied(clause, first)
             found.append((clause[first].start, denied, dismissed))
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _analysed(text: str) -> tuple[tuple[list[Token], list[str]], ...]:
+    """Clauses of `text` with their stemmed words (cached: spans are checked once per point)."""
+    return tuple((c, [stem(t.norm) for t in c]) for c in clauses(tokenize(text), text))
 
 
 def _blanket_dismissal(text: str) -> bool:

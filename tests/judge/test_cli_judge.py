@@ -142,3 +142,39 @@ def test_eval_judge_on_a_small_dataset(use_embedded: list[Any], tmp_path: Path) 
     assert code == 0 and "F1" in out and "confusion" in out
     code, _, err = cli(["eval", "judge", "--dataset", str(tmp_path / "none.yaml")])
     assert code == 2 and "not found" in err
+
+
+def _semeval_xml(answers: list[tuple[str, str]]) -> str:
+    rows = "\n".join(f'<studentAnswer id="s{i}" accuracy="{acc}">{text}</studentAnswer>'
+                     for i, (text, acc) in enumerate(answers))
+    return f"""<?xml version="1.0"?>
+<question id="Q1"><questionText>Why does the bulb light up?</questionText>
+<referenceAnswers><referenceAnswer id="r1">The bulb is in a closed path with the battery.
+</referenceAnswer></referenceAnswers><studentAnswers>{rows}</studentAnswers></question>"""
+
+
+def test_eval_judge_semeval_fits_on_training_only(use_embedded: list[Any], tmp_path: Path,
+                                                  embedded: EmbeddedJudge) -> None:
+    train = [("it is on a closed path with the battery", "correct"),
+             ("the bulb and battery form a closed path", "correct"),
+             ("because the battery is new", "incorrect"),
+             ("the wires are red", "incorrect")] * 2
+    test = [("there is a closed path to the battery", "correct"),
+            ("the switch is pretty", "incorrect")]
+    for part in ("beetle", "sciEntsBank"):
+        (tmp_path / "training" / part).mkdir(parents=True)
+        (tmp_path / "training" / part / "q.xml").write_text(_semeval_xml(train))
+        d = tmp_path / "test" / part / "test-unseen-answers"
+        d.mkdir(parents=True)
+        d.joinpath("q.xml").write_text(_semeval_xml(test))
+    before = embedded.calibration
+    try:
+        code, out, err = cli(["eval", "judge", "--dataset", "semeval", "--backend", "embedded",
+                              "--semeval-dir", str(tmp_path), "--format", "json"])
+        assert code == 0, err
+        r = json.loads(out)
+        assert r["calibration"]["source"] == "SemEval training (16 answers)"
+        assert (r["n_answers"], r["tp"] + r["fn"]) == (4, 2)
+        assert {"accuracy", "macro_f1"} <= set(r)
+    finally:
+        embedded.calibration = before  # the session-wide judge keeps its shipped calibration
