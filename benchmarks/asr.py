@@ -1,8 +1,9 @@
 """ASR benchmark: real-time factor, WER, load time and peak memory per engine and thread count.
 
 Runs each (engine, threads) configuration in its own child process, so import/load time and peak
-RSS are those of a fresh program. Speech: the real human recordings that ship in Debian packages
-(pocketsphinx-testdata LibriVox clips, codec2-examples Harvard sentences; see tests/asr/asr_data.py).
+RSS are those of a fresh program. Speech: the real human recordings that ship in Debian
+packages (pocketsphinx-testdata LibriVox clips, codec2-examples Harvard sentences; see
+tests/asr/asr_data.py).
 
     python benchmarks/asr.py            # both engines, 1 thread (pinned) and all cores, 3 repeats
     python benchmarks/asr.py --quick    # CI: 1 thread, 1 repeat, three clips
