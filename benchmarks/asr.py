@@ -43,6 +43,7 @@ def run_child(engine: str, model: str, threads: int, repeats: int, quick: bool,
     t0 = time.monotonic()
     from interviewer.asr import make_transcriber
     from interviewer.asr.audio_io import load_audio
+    from interviewer.asr.streaming import StreamingTranscriber
 
     if engine == "openai-whisper":
         import torch  # noqa: F401  (counted in import time, as a user would pay it)
@@ -88,7 +89,7 @@ def run_child(engine: str, model: str, threads: int, repeats: int, quick: bool,
     t = time.monotonic()
     one = tr.transcribe(take)
     t_take = time.monotonic() - t
-    stream = tr.stream()
+    stream = StreamingTranscriber(tr)
     for i in range(0, take.shape[0], 1600):
         stream.feed(take[i : i + 1600])
         stream.wait_idle()  # as if the recorder were real time and the worker kept up
