@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from interviewer.audio.endpoint import DEFAULT_MAX_S, DEFAULT_NO_ANSWER_S, DEFAULT_SILENCE_S
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus, UsageError
 
@@ -21,11 +22,14 @@ def register(sub: Any) -> None:
     p.add_argument("--drill", action="store_true", help="weakest points first (spaced repetition)")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-follow-ups", type=int, default=1)
-    p.add_argument("--silence", type=float, default=3.0,
-                   help="seconds of silence after speech that end an answer (default 3)")
-    p.add_argument("--max", dest="max_s", type=float, default=240.0,
-                   help="maximum answer length in seconds")
-    p.add_argument("--no-answer-timeout", type=float, default=20.0)
+    p.add_argument("--silence", type=float, default=DEFAULT_SILENCE_S,
+                   help="seconds of silence after speech that end an answer "
+                        f"(default {DEFAULT_SILENCE_S:g}: people pause to think)")
+    p.add_argument("--max", dest="max_s", type=float, default=DEFAULT_MAX_S,
+                   help=f"maximum answer length in seconds (default {DEFAULT_MAX_S:g})")
+    p.add_argument("--no-answer-timeout", type=float, default=DEFAULT_NO_ANSWER_S,
+                   help="end the take as 'no answer' if no speech starts within this many "
+                        f"seconds (default {DEFAULT_NO_ANSWER_S:g})")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--text", action="store_true", help="type answers instead of speaking")
     mode.add_argument("--answers-from", type=Path, metavar="DIR",
