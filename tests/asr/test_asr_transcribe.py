@@ -122,3 +122,20 @@ def test_threads_pinned(ow: Any) -> None:
     ow.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))
     assert ow.threads == 1
     assert torch.get_num_threads() == 1
+
+
+def test_encoder_output_reuse_changes_nothing(ow: Any, clip_audio: dict[str, np.ndarray]) -> None:
+    """The adapter reuses the encoder pass for word alignment: same words, same times."""
+    audio = clip_audio["harvard"]
+    hits = ow._memo.hits
+    with_memo = ow.transcribe(audio)
+    assert ow._memo.hits > hits
+    encoder = ow._model.encoder
+    encoder.forward = ow._memo._forward
+    try:
+        without = ow.transcribe(audio)
+    finally:
+        encoder.forward = ow._memo
+    assert with_memo.text == without.text
+    assert [(w.word, w.start, w.end) for w in with_memo.words] == \
+        [(w.word, w.start, w.end) for w in without.words]
