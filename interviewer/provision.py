@@ -194,18 +194,43 @@ class WhisperEntry(ModelEntry):
 # --------------------------------------------------------------------------- the registry
 _REGISTRY: dict[str, ModelEntry] = {}
 
+#: Entries defined next to the engine that uses them: (module, function returning the entry).
+#: Loaded on the first lookup, so `interviewer models …` lists them without importing engines.
+PROVIDERS: list[tuple[str, str]] = [
+    ("interviewer.judge.llama_model", "judge_model_entry"),
+]
+_providers_loaded = False
+
 
 def register(entry: ModelEntry) -> None:
-    """Add an entry (other parts of the program register their models at import)."""
+    """Add an entry (or replace the one with the same name)."""
     _REGISTRY[entry.name] = entry
 
 
+def _load_providers() -> None:
+    global _providers_loaded
+    if _providers_loaded:
+        return
+    _providers_loaded = True
+    for module, func in PROVIDERS:
+        try:
+            if importlib.util.find_spec(module) is None:
+                continue
+        except ImportError:  # its package is absent
+            continue
+        entry = getattr(importlib.import_module(module), func)()
+        _REGISTRY.setdefault(entry.name, entry)
+
+
 def entries() -> list[ModelEntry]:
+    """Every known model (built-in and provided by engine modules)."""
+    _load_providers()
     return list(_REGISTRY.values())
 
 
 def get(name: str) -> ModelEntry:
     """Look an entry up by name or alias; UsageError listing the known names otherwise."""
+    _load_providers()
     for e in _REGISTRY.values():
         if name == e.name or name in e.aliases:
             return e

