@@ -81,15 +81,19 @@ DEFAULT_FUSION = FusionCalibration(method="zmean", params=(-1.0, 2.0, 0.0, 3.0),
 
 
 # ----------------------------------------------------------------------------- fitting
-def best_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
-    """The threshold maximising F1 of the credited class (ties: the lowest such threshold)."""
+def best_threshold(scores: np.ndarray, gold: np.ndarray, objective: str = "f1") -> float:
+    """The threshold maximising F1 of the credited class (`objective="f1"`) or the mean F1 of
+    both classes (`"macro_f1"`); ties go to the lowest such threshold."""
     best, best_t = -1.0, float(scores.max(initial=0.0))
     for t in np.unique(scores):
         pred = scores >= t
         tp = int((pred & gold).sum())
         fp = int((pred & ~gold).sum())
         fn = int((~pred & gold).sum())
+        tn = len(gold) - tp - fp - fn
         f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+        if objective == "macro_f1":
+            f1 = (f1 + 2 * tn / max(1, 2 * tn + fn + fp)) / 2
         if f1 > best:
             best, best_t = f1, float(t)
     return best_t
@@ -125,7 +129,7 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, iters: int = 100) -
 
 
 def fit_fusion(p_embedded: Sequence[float], p_llm: Sequence[float], gold: Sequence[Status],
-               method: Method, source: str = "") -> FusionCalibration:
+               method: Method, source: str = "", objective: str = "f1") -> FusionCalibration:
     """Fit a fusion on training rows: one (embedded prob, LLM prob, gold status) per point."""
     le = np.array([logit(p) for p in p_embedded])
     ll = np.array([logit(p) for p in p_llm])
@@ -138,7 +142,7 @@ def fit_fusion(p_embedded: Sequence[float], p_llm: Sequence[float], gold: Sequen
         params = (float(w[0]), float(w[1]), float(w[2]))
     cal = FusionCalibration(method, tuple(round(v, 4) for v in params), 0.0, 0.0, source)
     scores = np.array([cal.score(a, b) for a, b in zip(p_embedded, p_llm, strict=True)])
-    t_p = best_threshold(scores, y)
+    t_p = best_threshold(scores, y, objective)
     t_c = covered_threshold(scores, gold, t_p)
     return FusionCalibration(method, cal.params, round(t_p, 4), round(t_c, 4), source)
 

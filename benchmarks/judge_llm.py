@@ -1,0 +1,293 @@
+"""Measure the offline judges side by side: embedded, llama-cpp, fused (z-mean and logistic).
+
+    python benchmarks/judge_llm.py [--quick] [--semeval-n N] [--semeval-train-n N]
+                                   [--threads N] [--json PATH]
+
+Protocol (nothing reported is fitted on what it is reported on):
+- Dev set (benchmarks/data/judge_devset.yaml): thresholds of the LLM and the fusion are fitted on
+  the `train` questions; everything is reported on the held-out `dev` questions, through
+  `policy.assess` exactly as in a session (guards, evidence verification). The embedded judge
+  keeps its shipped calibration (itself fitted on the train questions).
+- SemEval-2013 2-way, unseen answers: every backend's calibration (the embedded one too) is
+  refitted for macro-F1 on a sample of the SemEval training split, then the test split is judged.
+- Credited points on the dev split's negated, wrong and injection answers (gold: none or few).
+- Seconds per answer on nine dev answers of different styles (model loaded, nothing cached; the
+  quality runs share LLM scores between llama-cpp and the fusions), peak RSS of
+  each backend in a fresh process (`--memory-probe`), and follow-up targeting: how often the
+  follow-up chosen from a backend's verdicts aims at a point the gold labels say is not covered
+  (the cost of choosing the follow-up from the fast embedded pass instead of the LLM).
+
+Writes JSON (default benchmarks/results/judge_llm.json) and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from interviewer.env import Environment  # noqa: E402
+from interviewer.judge.dataset import Item, load_devset, load_semeval  # noqa: E402
+from interviewer.judge.evaluate import (  # noqa: E402
+    DEVSET_PATH,
+    SEMEVAL_PATH,
+    feature_rows,
+    fit_calibration,
+    metrics,
+    run,
+)
+from interviewer.judge.guards import screen  # noqa: E402
+from interviewer.judge.policy import assess, rubric_words  # noqa: E402
+from interviewer.protocols import Judge  # noqa: E402
+
+ADVERSARIAL = ("negated", "wrong", "injection")
+
+
+# ----------------------------------------------------------------------------- data
+def sample(items: list[Item], n: int, seed: int = 13) -> list[Item]:
+    """`n` items (0: all), the same number from each SemEval part, reproducibly."""
+    if n <= 0 or n >= len(items):
+        return items
+    groups = sorted({it.group for it in items})
+    rng = random.Random(seed)
+    out: list[Item] = []
+    for k, g in enumerate(groups):
+        pool = [it for it in items if it.group == g]
+        take = n // len(groups) + (1 if k < n % len(groups) else 0)
+        out += rng.sample(pool, min(take, len(pool)))
+    return out
+
+
+def unblocked(items: Sequence[Item]) -> list[Item]:
+    """Answers the guards let through (blocked ones never reach a backend)."""
+    return [it for it in items
+            if not screen(it.answer, it.entry.question.text, rubric_words(it.entry))]
+
+
+def train_rows(emb: Any, llm: Any, items: Sequence[Item]) -> dict[str, list[Any]]:
+    """Per point of every unblocked training answer: embedded prob, LLM P(yes), gold."""
+    pe, pl, gold = [], [], []
+    for it in unblocked(items):
+        scores = emb.score(it.entry, it.answer)
+        probs = llm.score(it.entry, it.answer)
+        for ps, p in zip(scores, probs, strict=True):
+            pe.append(0.0 if ps.denied else emb.calibration.probability(ps.features))
+            pl.append(p)
+            gold.append(it.gold[ps.point_id])
+    return {"pe": pe, "pl": pl, "gold": gold}
+
+
+# ----------------------------------------------------------------------------- calibration
+def calibrate(emb: Any, llm: Any, items: Sequence[Item], objective: str,
+              source: str) -> dict[str, Any]:
+    """LLM thresholds and both fusions, fitted on `items` (training data only)."""
+    from interviewer.judge.fused import best_threshold, covered_threshold, fit_fusion
+    from interviewer.judge.llama_cpp_backend import LlamaCalibration
+
+    rows = train_rows(emb, llm, items)
+    pl = np.array(rows["pl"])
+    y = np.array([g != "missing" for g in rows["gold"]])
+    t_p = best_threshold(pl, y, objective)
+    t_c = covered_threshold(pl, rows["gold"], t_p)
+    return {
+        "llama": LlamaCalibration(round(t_p, 4), round(t_c, 4), source),
+        "zmean": fit_fusion(rows["pe"], rows["pl"], rows["gold"], "zmean", source, objective),
+        "logistic": fit_fusion(rows["pe"], rows["pl"], rows["gold"], "logistic", source,
+                               objective),
+        "n_rows": len(rows["gold"]),
+    }
+
+
+# ----------------------------------------------------------------------------- evaluation
+def follow_up_targeting(judge: Judge, items: Sequence[Item]) -> dict[str, float]:
+    """Share of answers whose follow-up aims at a point gold says is not covered."""
+    aimed = untargeted = 0
+    for it in items:
+        j = assess(judge, it.entry, it.answer)
+        fid = j.follow_up_id or ""
+        if fid.startswith(("point:", "probe:")):
+            targets = [fid.split(":", 1)[1]]
+        else:
+            targets = [t for f in it.entry.rubric.follow_ups if f.id == fid for t in f.targets]
+        if not targets:
+            untargeted += 1
+        elif any(it.gold.get(t) != "covered" for t in targets):
+            aimed += 1
+    n = max(1, len(items))
+    return {"aimed_at_gap": round(aimed / n, 3), "untargeted": round(untargeted / n, 3)}
+
+
+def evaluate(judge: Judge, items: Sequence[Item]) -> dict[str, Any]:
+    preds, secs = run(judge, items)
+    m = metrics(preds, secs)
+    keep = ("n_points", "n_answers", "precision", "recall", "f1", "accuracy", "macro_f1",
+            "exact_accuracy", "seconds_per_answer", "tp", "fp", "fn", "tn")
+    out = {k: m[k] for k in keep}
+    out["adversarial"] = {s: m["by_style"].get(s, {}) for s in ADVERSARIAL}
+    out["adversarial_credited"] = sum(m["by_style"].get(s, {}).get("credited", 0)
+                                      for s in ADVERSARIAL)
+    out["adversarial_points"] = sum(m["by_style"].get(s, {}).get("points", 0)
+                                    for s in ADVERSARIAL)
+    return out
+
+
+def timing_items(items: Sequence[Item], n: int) -> list[Item]:
+    """`n` answers, one per style where possible, each from a different question if possible."""
+    out: list[Item] = []
+    groups = sorted({it.group for it in items})
+    for k, style in enumerate(sorted({it.style for it in items})):
+        pool = [it for it in items if it.style == style]
+        pref = [it for it in pool if it.group == groups[k % len(groups)]]
+        out.append((pref or pool)[0])
+    return out[:n]
+
+
+def peak_rss_mb(backend: str, threads: int) -> float | None:
+    """Peak RSS of a fresh process that loads `backend` and judges three dev answers."""
+    cmd = [sys.executable, __file__, "--memory-probe", backend, "--threads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        return float(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print(f"memory probe {backend} failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
+        return None
+
+
+def memory_probe(backend: str, threads: int) -> None:
+    judge = build(backend, threads)[backend]
+    for it in [it for it in load_devset(DEVSET_PATH) if it.split == "dev"][:3]:
+        assess(judge, it.entry, it.answer)
+    with open("/proc/self/status", encoding="ascii") as f:
+        hwm = next(line for line in f if line.startswith("VmHWM"))
+    print(round(int(hwm.split()[1]) / 1024, 1))
+
+
+def build(which: str, threads: int) -> dict[str, Any]:
+    from interviewer.judge.embedded import EmbeddedJudge
+    from interviewer.judge.fused import FusedJudge
+    from interviewer.judge.llama_cpp_backend import LlamaCppJudge
+
+    out: dict[str, Any] = {}
+    emb = EmbeddedJudge(threads=threads)
+    if which in ("embedded", "fused", "all"):
+        emb.load()
+        out["embedded"] = emb
+    if which in ("llama-cpp", "fused", "all"):
+        llm = LlamaCppJudge(Environment().models_dir, threads=threads, memo_size=100_000)
+        llm.load()
+        out["llama-cpp"] = llm
+    if which in ("fused", "all"):
+        out["fused"] = FusedJudge(emb, out["llama-cpp"])
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+def table(results: dict[str, Any]) -> str:
+    rows = ["| judge | dev F1 (P / R) | credited on negated / wrong / injected | SemEval unseen "
+            "macro-F1 (acc) | s per answer | peak RSS MB | follow-up aimed at a gap |",
+            "|---|---|---|---|---|---|---|"]
+    for name, r in results["backends"].items():
+        d, s = r["dev"], r.get("semeval") or {}
+        adv = " / ".join(f"{d['adversarial'][k].get('credited', 0)}"
+                         f"/{d['adversarial'][k].get('points', 0)}" for k in ADVERSARIAL)
+        sem = f"{s['macro_f1']:.3f} ({s['accuracy']:.3f})" if s else "-"
+        rss = f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") else "-"
+        rows.append(f"| {name} | {d['f1']:.3f} ({d['precision']:.2f} / {d['recall']:.2f}) | "
+                    f"{adv} | {sem} | {r['seconds_per_answer']:.2f} | {rss} | "
+                    f"{r['follow_up']['aimed_at_gap']:.2f} |")
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a few answers only (smoke run)")
+    ap.add_argument("--semeval-n", type=int, default=200, help="test answers (0: all 979)")
+    ap.add_argument("--semeval-train-n", type=int, default=120)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" /
+                    "judge_llm.json")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS probes")
+    ap.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.memory_probe:
+        memory_probe(a.memory_probe, a.threads)
+        return 0
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    dev_all = load_devset(DEVSET_PATH)
+    train = [it for it in dev_all if it.split == "train"]
+    dev = [it for it in dev_all if it.split == "dev"]
+    sem_train = sample(load_semeval(SEMEVAL_PATH, "train"), a.semeval_train_n)
+    sem_test = sample(load_semeval(SEMEVAL_PATH, "test"), a.semeval_n)
+    if a.quick:
+        train, dev = train[:9], dev[:9]
+        sem_train, sem_test = sample(sem_train, 12), sample(sem_test, 12)
+
+    t0 = time.perf_counter()
+    judges = build("all", a.threads)
+    emb, llm = judges["embedded"], judges["llama-cpp"]
+    load_s = time.perf_counter() - t0
+    print(f"loaded in {load_s:.1f} s; calibrating on {len(train)} dev-train answers and "
+          f"{len(sem_train)} SemEval-train answers …", file=sys.stderr)
+    cal_dev = calibrate(emb, llm, train, "f1", "judge_devset.yaml train split")
+    emb_sem = dataclasses.replace(emb, calibration=fit_calibration(
+        feature_rows(emb, sem_train), objective="macro_f1", source="SemEval train sample"))
+    cal_sem = calibrate(emb_sem, llm, sem_train, "macro_f1", "SemEval train sample")
+
+    from interviewer.judge.fused import FusedJudge
+
+    def variants(e: Any, cal: dict[str, Any]) -> dict[str, Judge]:
+        lj = dataclasses.replace(llm, calibration=cal["llama"])
+        return {"embedded": e, "llama-cpp": lj,
+                "fused-zmean": FusedJudge(e, lj, cal["zmean"]),
+                "fused-logistic": FusedJudge(e, lj, cal["logistic"])}
+
+    results: dict[str, Any] = {
+        "threads": a.threads, "quick": a.quick, "load_seconds": round(load_s, 1),
+        "loadavg": os.getloadavg(), "n_dev": len(dev), "n_semeval_test": len(sem_test),
+        "n_semeval_train": len(sem_train),
+        "calibration": {k: {m: repr(c) for m, c in v.items()}
+                        for k, v in (("dev", cal_dev), ("semeval", cal_sem))},
+        "backends": {},
+    }
+    dev_judges, sem_judges = variants(emb, cal_dev), variants(emb_sem, cal_sem)
+    timing = timing_items(dev, 1 if a.quick else 9)
+    for name, judge in dev_judges.items():
+        print(f"dev: {name} …", file=sys.stderr)
+        # Quality: LLM P(yes) values are computed once and shared by llama-cpp and the fusions.
+        r: dict[str, Any] = {"dev": evaluate(judge, dev),
+                             "follow_up": follow_up_targeting(judge, dev)}
+        print(f"semeval: {name} …", file=sys.stderr)
+        r["semeval"] = evaluate(sem_judges[name], sem_test)
+        # Speed: a fixed subset judged with nothing cached.
+        llm._memo.clear()
+        secs = run(judge, timing)[1]
+        r["seconds_per_answer"] = round(float(np.mean(secs)), 2)
+        r["seconds_max"] = round(float(np.max(secs)), 2)
+        results["backends"][name] = r
+    if not a.no_memory:
+        for name in results["backends"]:
+            backend = "fused" if name.startswith("fused") else name
+            results["backends"][name]["peak_rss_mb"] = peak_rss_mb(backend, a.threads)
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"\nJSON: {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
