@@ -185,7 +185,8 @@ def assess(judge: Judge, entry: BankEntry, transcript: str | Transcript,
     flags = screen(text, entry.question.text, rubric_words(entry), no_speech=no_speech)
     # A blocked answer never reaches the backend: nothing in it can earn credit, and an injection
     # attempt is never shown to an LLM.
-    raw = [] if flags or not content_words(text) else judge.classify(entry, text)
+    asked_backend = not flags and bool(content_words(text))
+    raw = judge.classify(entry, text) if asked_backend else []
     verdicts = verify(entry, text, raw, blocked_by=flags)
     withdrawn = [v for v in verdicts if v.note and v.note.startswith("credit withdrawn")]
     if any("deny" in (v.note or "") for v in withdrawn):
@@ -204,7 +205,9 @@ def assess(judge: Judge, entry: BankEntry, transcript: str | Transcript,
         follow_up_id=follow_up_id,
         missed_feedback=missed,
         strengths=strengths,
-        judge=judge.info.model_copy(),
+        # An unasked backend's `info` may describe an earlier answer (an LLM's fallback note).
+        judge=(judge.info if asked_backend else getattr(judge, "base_info", judge.info)
+               ).model_copy(),
         seconds=round(time.perf_counter() - t0, 4),
         flags=flags,
     )

@@ -222,6 +222,25 @@ def test_negative_points_are_not_treated_as_denials() -> None:
                             "Train in mixed precision", ["mixed precision"])
 
 
+def test_denial_frames_question_words_and_negative_points() -> None:
+    from interviewer.judge.guards import point_denied
+
+    q = "Your loss turns into NaN. How would you debug it?"
+    # the point's own words are absent; the shared question word is denied
+    assert point_denied("which never produces NaNs", "Check inputs for NaN or corrupt values",
+                        ["corrupt data"], q)
+    assert not point_denied("look for NaNs in the inputs", "Check inputs for NaN values", [], q)
+    # "it's not that X" denies X even without any point keyword
+    assert point_denied("It's not that Adam adapts the learning rate.",
+                        "Adam makes faster early progress")
+    assert not point_denied("It's not just the learning rate, Adam adapts per parameter.",
+                            "Adam makes faster early progress")
+    # a point that contains a negation expects negation: no denial is inferred
+    neg = "It is not the probability that the null hypothesis is true"
+    assert not point_denied("It doesn't tell you how likely the null is.", neg)
+    assert not point_denied("It isn't the chance the null is true.", neg)
+
+
 def test_real_terse_answers_are_not_flagged() -> None:
     from interviewer.judge.guards import screen
 
