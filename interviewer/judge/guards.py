@@ -129,13 +129,18 @@ def has_negation(text: str) -> bool:
     return any(_is_negator(t.norm) for t in tokenize(text))
 
 
+_FRAMES2 = {(s, n) for s in ("its", "thats") for n in ("not", "never")} | {
+    (s, n) for s in ("it", "that", "this") for n in ("isnt", "wasnt")}
+_FRAMES3 = {(s, v, "not") for s in ("it", "that", "this") for v in ("is", "was")}
+
+
 def _denial_frame(clause: list[Token]) -> bool:
     """Does the clause open by denying what follows ("it's not that…", "it isn't about…")?"""
     w = [t.norm for t in clause[:6] if t.norm not in FILLERS and t.norm not in ("and", "but")]
-    if len(w) >= 2 and w[0] in ("its", "thats") and w[1] in ("not", "never") or len(w) >= 2 and w[0] in ("it", "that", "this") and w[1] in ("isnt", "wasnt"):
+    head = tuple(w[:3])
+    if head[:2] in _FRAMES2:
         i = 2
-    elif len(w) >= 3 and w[0] in ("it", "that", "this") and w[1] in ("is", "was") and (
-            w[2] == "not"):
+    elif head in _FRAMES3:
         i = 3
     else:
         return False
