@@ -101,6 +101,22 @@ class Segmenter:
         w = self._close(end)
         return [w] if w is not None else []
 
+    def peek(self, min_pause_s: float) -> Window | None:
+        """The window `flush()` would return now, if the open window has been silent for at
+        least `min_pause_s`; nothing is closed. Used to transcribe speculatively while the
+        end-of-answer rule is still waiting: if no speech follows, the window is unchanged."""
+        if self._start is None or self._n == 0:
+            return None
+        pause = (self._n - 1 - self._last_speech) * FRAME_S
+        if pause < min_pause_s:
+            return None
+        speech_s = self._speech_frames * FRAME_S
+        if speech_s < self.cfg.min_speech_s or self._max_run < self.cfg.min_run_frames:
+            return None
+        start = self._start * FRAME_SAMPLES
+        end = min(self.samples_seen, (self._last_speech + 1) * FRAME_SAMPLES + self._pad())
+        return Window(start, max(start, min(end, self._n * FRAME_SAMPLES)), speech_s)
+
     # ------------------------------------------------------------------ internals
     def _pad(self) -> int:
         return int(self.cfg.pad_s * SAMPLE_RATE)

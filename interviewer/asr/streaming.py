@@ -6,6 +6,12 @@ the Transcriber's ordinary one-pass `transcribe()` — so this works with any en
 closes the last window, waits for the worker (normally only that last window is left), and
 stitches the pieces with their offsets into one Transcript for the whole take.
 
+The last window is transcribed speculatively too: once the candidate has been silent for
+`speculate_after_s` (while the end-of-answer rule is still waiting for its full silence), the
+window that `finish()` would close is decoded in the background. If no speech follows, `finish()`
+finds it already done — the same window, so the same text as one pass; if speech resumes, the
+speculative result is simply discarded.
+
 Only audio of the window still open is kept, so memory stays bounded for long takes.
 """
 
@@ -61,12 +67,13 @@ class StreamingTranscriber:
     """`StreamingTranscription` over any `Transcriber` (one per take)."""
 
     def __init__(self, transcriber: Transcriber, *, prompt: str | None = None,
-                 config: SegmenterConfig | None = None) -> None:
+                 config: SegmenterConfig | None = None,
+                 speculate_after_s: float | None = 0.9) -> None:
         self._tr = transcriber
         self._prompt = prompt
         self._seg = Segmenter(config)
         self._tail = _Tail()
-        self._jobs: queue.Queue[tuple[Window, np.ndarray] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Window, np.ndarray, bool] | None] = queue.Queue()
         self._results: list[tuple[Window, Transcript]] = []
         self._error: BaseException | None = None
         self._worker: threading.Thread | None = None
@@ -75,6 +82,10 @@ class StreamingTranscriber:
         self._finished = False
         self.windows_in_background = 0  # windows transcribed before finish() was called
         self.busy_seconds = 0.0  # worker time spent transcribing
+        self._speculate_after_s = speculate_after_s
+        self._speculated: dict[tuple[int, int], Transcript | None] = {}  # window → result
+        self._adopted: list[Window] = []
+        self.speculative_hits = 0
 
     def feed(self, chunk: np.ndarray) -> None:
         """Hand over a captured float32 16 kHz block (any length)."""
@@ -83,7 +94,12 @@ class StreamingTranscriber:
         block = np.asarray(chunk, dtype=np.float32).reshape(-1)
         self._tail.append(block)
         for w in self._seg.push(block):
-            self._submit(w)
+            self._close(w)
+        if self._speculate_after_s is not None and self._pending == 0:
+            peek = self._seg.peek(self._speculate_after_s)
+            if peek is not None and (peek.start, peek.end) not in self._speculated:
+                self._speculated[(peek.start, peek.end)] = None
+                self._submit(peek, speculative=True)
         self._tail.drop_before(self._seg.open_start)
 
     @property
@@ -106,10 +122,15 @@ class StreamingTranscriber:
             self._finished = True
             self.windows_in_background = len(self._results)
             for w in self._seg.flush():
-                self._submit(w)
+                self._close(w)
             self._jobs.put(None)
             if self._worker is not None:
                 self._worker.join()
+            for w in self._adopted:  # a speculative decode of exactly this window stands for it
+                spec = self._speculated.get((w.start, w.end))
+                if spec is not None:
+                    self._results.append((w, spec))
+                    self.speculative_hits += 1
         if self._error is not None:
             if isinstance(self._error, InterviewerError):
                 raise self._error
@@ -125,10 +146,17 @@ class StreamingTranscriber:
                         seconds=time.monotonic() - t0)
 
     # ------------------------------------------------------------------ internals
-    def _submit(self, w: Window) -> None:
+    def _close(self, w: Window) -> None:
+        """A window closed: adopt its speculative decode if there is one, else queue it."""
+        if (w.start, w.end) in self._speculated:
+            self._adopted.append(w)
+        else:
+            self._submit(w)
+
+    def _submit(self, w: Window, *, speculative: bool = False) -> None:
         with self._idle:
             self._pending += 1
-        self._jobs.put((w, self._tail.slice(w.start, w.end)))
+        self._jobs.put((w, self._tail.slice(w.start, w.end), speculative))
         if self._worker is None:
             self._worker = threading.Thread(target=self._run, name="asr-stream", daemon=True)
             self._worker.start()
@@ -138,11 +166,15 @@ class StreamingTranscriber:
             job = self._jobs.get()
             if job is None:
                 return
-            w, audio = job
+            w, audio, speculative = job
             t0 = time.monotonic()
             try:
                 if self._error is None:  # after a failure only drain: finish() reports it
-                    self._results.append((w, self._tr.transcribe(audio, prompt=self._prompt)))
+                    tr = self._tr.transcribe(audio, prompt=self._prompt)
+                    if speculative:
+                        self._speculated[(w.start, w.end)] = tr
+                    else:
+                        self._results.append((w, tr))
             except BaseException as exc:  # reported by finish() on the caller's thread
                 self._error = exc
             finally:
