@@ -15,7 +15,7 @@ from typing import Any
 from interviewer.env import Environment
 from interviewer.errors import DataError, ExitStatus, UsageError
 
-BACKENDS = ("auto", "embedded", "ollama")
+BACKENDS = ("auto", "embedded", "ollama", "llama-cpp", "fused")  # no engine import here
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

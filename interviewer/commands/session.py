@@ -42,7 +42,9 @@ def register(sub: Any) -> None:
     p.add_argument("--asr", default="faster-whisper", choices=["openai-whisper", "faster-whisper"],
                    help="speech recogniser (default faster-whisper: same accuracy, ~2x faster)")
     p.add_argument("--asr-model", default="tiny.en")
-    p.add_argument("--judge", default="auto", choices=["auto", "embedded", "ollama", "llama-cpp"])
+    p.add_argument("--judge", default="auto",
+                   choices=["auto", "embedded", "ollama", "llama-cpp", "fused"],
+                   help="auto = Ollama when it answers, else the offline embedded judge")
     p.add_argument("--judge-model")
     p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
     p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")
@@ -55,8 +57,8 @@ def register(sub: Any) -> None:
 
     r = sub.add_parser("rejudge", help="judge stored transcripts again, keeping old judgements")
     r.add_argument("session")
-    r.add_argument("--backend", default="auto", choices=["auto", "embedded", "ollama",
-                                                         "llama-cpp"])
+    r.add_argument("--backend", default="auto",
+                   choices=["auto", "embedded", "ollama", "llama-cpp", "fused"])
     r.add_argument("--model")
     r.add_argument("--out", type=Path)
     r.set_defaults(func=cmd_rejudge)

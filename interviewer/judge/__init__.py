@@ -11,8 +11,8 @@ from typing import Literal
 from interviewer.errors import EngineUnavailable, UsageError
 from interviewer.protocols import Judge
 
-Backend = Literal["auto", "embedded", "ollama"]
-BACKENDS: tuple[str, ...] = ("auto", "embedded", "ollama")
+Backend = Literal["auto", "embedded", "ollama", "llama-cpp", "fused"]
+BACKENDS: tuple[str, ...] = ("auto", "embedded", "ollama", "llama-cpp", "fused")
 AUTO_PROBE_TIMEOUT_S = 3.0
 
 
@@ -28,11 +28,26 @@ def make_judge(backend: str = "auto", model: str | None = None, *,
       which was chosen and why.
     """
     if backend not in BACKENDS:
-        raise UsageError(f"unknown judge backend {backend!r}", hint="use auto, embedded or ollama")
+        raise UsageError(f"unknown judge backend {backend!r}",
+                         hint=f"use one of: {', '.join(BACKENDS)}")
     if backend == "embedded":
         from interviewer.judge.embedded import EmbeddedJudge
 
         return EmbeddedJudge()
+    if backend in ("llama-cpp", "fused"):
+        # The offline 1.5B LLM (`interviewer models install judge`), alone or fused with the
+        # embeddings; `model` may name another GGUF file.
+        from interviewer.env import Environment
+        from interviewer.judge.llama_cpp_backend import LlamaCppJudge
+
+        llama = LlamaCppJudge(models_dir=Environment().models_dir, model_path=model)
+        llama.load()  # fail now (ModelNotInstalled names the install command), not mid-session
+        if backend == "llama-cpp":
+            return llama
+        from interviewer.judge.embedded import EmbeddedJudge
+        from interviewer.judge.fused import FusedJudge
+
+        return FusedJudge(embedded=EmbeddedJudge(), llm=llama)
 
     from interviewer.judge.embedded import EmbeddedJudge
     from interviewer.judge.ollama_backend import DEFAULT_MODEL, DEFAULT_TIMEOUT_S, OllamaJudge
