@@ -32,11 +32,16 @@ _DISMISS_PREDICATES = frozenset(
     reason why part related relate help helps helpful apply applies role effect difference work
     works useful care point issue problem factor cause answer""".split()
 )
+#: The strong subset: "<anything> isn't the reason / doesn't matter / is not needed".
+_BLANKET_PREDICATES = frozenset(
+    "matter matters mattered needed necessary required relevant important reason role".split())
 #: Words that dismiss whatever they follow in the clause ("X is irrelevant").
 _DISMISS_WORDS = frozenset(
     """irrelevant unrelated myth overrated useless pointless herring unnecessary unimportant
     overkill waste""".split()
 )
+#: "X is just a <habit>": dismissing X as ritual rather than reason.
+_HABITS = frozenset("convention habit tradition fad superstition ritual folklore".split())
 #: Cues that deny what follows them ("not X", "instead of X", "disable X").
 _FORWARD_CUES = NEGATORS | frozenset({"instead", "rather", "disable", "disabling", "avoid",
                                       "skip", "skipping", "drop", "remove", "removing"})
@@ -89,6 +94,10 @@ def _backward_denied(clause: list[Token], k_end: int) -> bool:
     for i, w in enumerate(tail):
         if w in _DISMISS_WORDS:
             return True
+        if w == "just":  # "X is just a convention"
+            nxt = [x for x in tail[i + 1 : i + 3] if x not in ("a", "an")]
+            if nxt and nxt[0] in _HABITS:
+                return True
         if w == "nothing" and tail[i + 1 : i + 3] == ["to", "do"]:
             return True
         if w in ("no", "zero") and i + 1 < len(tail) and tail[i + 1] in ("role", "effect",
@@ -178,9 +187,20 @@ def _analysed(text: str) -> tuple[tuple[list[Token], list[str]], ...]:
 
 
 def _blanket_dismissal(text: str) -> bool:
+    """Does the span dismiss something ("…has nothing to do with it", "…isn't the reason",
+    "…is irrelevant", "…is just a convention")?"""
     words = [t.norm for t in tokenize(text)]
-    return _contains(words, ["nothing", "to", "do", "with"]) or any(w in _DISMISS_WORDS
-                                                                    for w in words)
+    if _contains(words, ["nothing", "to", "do", "with"]):
+        return True
+    for i, w in enumerate(words):
+        if w in _DISMISS_WORDS:
+            return True
+        nxt = [x for x in words[i + 1 : i + 3] if x not in ("a", "an")]
+        if w == "just" and nxt and nxt[0] in _HABITS:
+            return True
+        if _is_negator(w) and any(x in _BLANKET_PREDICATES for x in words[i + 1 : i + 4]):
+            return True
+    return False
 
 
 def point_denied(span_text: str, point_text: str, aliases: Iterable[str] = (),
@@ -193,20 +213,21 @@ def point_denied(span_text: str, point_text: str, aliases: Iterable[str] = (),
     - No keyword occurs, but the span dismisses something wholesale ("it isn't about…",
       "...is irrelevant").
     If the point itself contains a negation ("the p-value is not the probability that H0 is
-    true") negation is expected and no denial is inferred. Measured on SemEval-2013 (reference
-    answers with negations are common there): restricting that exemption to points whose main
-    clause is negated cost 0.016 accuracy, and also requiring such a point's evidence to contain
-    a negation cost 0.02 ("there is a gap" correctly paraphrases "they are not connected").
+    true") negation is expected: only dismissals count against it. Measured on SemEval-2013
+    (reference answers with negations are common there): restricting that exemption to points
+    whose main clause is negated cost 0.016 accuracy, and also requiring such a point's evidence
+    to contain a negation cost 0.02 ("there is a gap" paraphrases "they are not connected").
     """
-    if has_negation(point_text):
-        return False
+    negative_point = has_negation(point_text)
     hits = mentions(span_text, keyword_sets(point_text, aliases, question))
     if not hits and question:
         hits = mentions(span_text, keyword_sets(point_text, aliases))
     if hits:
-        return all(denied for _, denied, _ in hits)
-    return _blanket_dismissal(span_text) or any(_denial_frame(c) for c, _ in
-                                                _analysed(span_text))
+        # for a negative point only outright dismissals count, never a plain "not"
+        return all(dismissed if negative_point else denied for _, denied, dismissed in hits)
+    if _blanket_dismissal(span_text):
+        return True
+    return not negative_point and any(_denial_frame(c) for c, _ in _analysed(span_text))
 
 
 def last_mention_denied(answer: str, point_text: str, aliases: Iterable[str] = (),

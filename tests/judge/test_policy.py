@@ -216,6 +216,9 @@ def test_negative_points_are_not_treated_as_denials() -> None:
     assert point_denied("I would disable gradient checkpointing.",
                         "Use activation checkpointing", ["gradient checkpointing"])
     assert not point_denied("Not only Bernoulli but also the sigmoid.", "Labels are Bernoulli")
+    assert point_denied("Warmup is just a convention people copy.", "Warmup keeps updates small",
+                        [], "Why use a warmup?")
+    assert not point_denied("Agree on the mask convention first.", "Clarify the mask convention")
     assert not point_denied("Don't forget to check the learning rate.",
                             "Check the learning rate")
     assert not point_denied("Mixed precision doesn't really hurt accuracy.",
