@@ -189,8 +189,8 @@ def main() -> None:
     result["summary"] = summarise(result)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
-    print(f"| engine | answer | runs | endpoint wait | transcript | judge | speak | "
-          f"**stream p50/p90** | naive p50/p90 | speed-up | same score |")
+    print("| engine | answer | runs | endpoint wait | transcript | judge | speak | "
+          "**stream p50/p90** | naive p50/p90 | speed-up | same score |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for s in result["summary"]:
         print(f"| {s['engine']} | {s['answer_s']} s | {s['runs']} | "

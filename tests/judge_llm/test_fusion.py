@@ -28,7 +28,7 @@ def test_logit_inverts_sigmoid_and_clips() -> None:
 
 def test_zmean_is_the_mean_of_two_z_scores() -> None:
     cal = FusionCalibration("zmean", (1.0, 2.0, -1.0, 0.5), t_partial=0.0, t_covered=1.0)
-    pe, pl = 1 / (1 + math.exp(-3.0)), 1 / (1 + math.exp(-(-0.5)))  # logits 3 and -0.5
+    pe, pl = 1 / (1 + math.exp(-3.0)), 1 / (1 + math.exp(0.5))  # logits 3 and -0.5
     # z_e = (3 - 1) / 2 = 1 ; z_l = (-0.5 + 1) / 0.5 = 1 ; mean = 1
     assert cal.score(pe, pl) == pytest.approx(1.0)
     assert cal.status(1.0) == "covered"
