@@ -134,6 +134,7 @@ def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.factory import make_judge
     from interviewer.judge.policy import assess
+    from interviewer.session.loop import drain_llm_log
 
     store = _store(args, env)
     rec = store.load(args.session)
@@ -152,9 +153,8 @@ def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
         take.judgements.append(j)
         take.status = "judged"
         n += 1
-        for call in getattr(judge, "calls", [])[:]:
+        for call in drain_llm_log(judge):
             store.log_llm_call(rec.id, call)
-        getattr(judge, "calls", []).clear()
         old = take.judgements[-2].score if len(take.judgements) > 1 else None
         env.out(f"turn {turn.index + 1}: {j.score:.0%}"
                 + (f" (was {old:.0%})" if old is not None else ""))

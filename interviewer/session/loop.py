@@ -196,9 +196,8 @@ class PracticeSession:
         self._show_feedback(judgement)
 
     def _log_llm_calls(self, judge: Judge) -> None:
-        calls: list[dict[str, Any]] = getattr(judge, "calls", None) or []
-        while calls:
-            self.store.log_llm_call(self.record.id, calls.pop(0))
+        for call in drain_llm_log(judge):
+            self.store.log_llm_call(self.record.id, call)
 
     def _show_feedback(self, j: Judgement) -> None:
         covered = [p for p in j.points if p.status != "missing"]
@@ -221,6 +220,16 @@ class PracticeSession:
             summary = "You covered every point. Well done."
         self.ui.say(summary)
         self.engines.speaker.speak(summary)
+
+
+def drain_llm_log(judge: Judge) -> list[dict[str, Any]]:
+    """Take the prompt/response records an LLM backend kept (its `log` list) since last time."""
+    log: list[dict[str, Any]] | None = getattr(judge, "log", None)
+    if not isinstance(log, list):
+        return []
+    out = list(log)
+    log.clear()
+    return out
 
 
 class _LazyStream:
