@@ -11,7 +11,7 @@ Protocol (nothing reported is fitted on what it is reported on):
 - SemEval-2013 2-way, unseen answers: every backend's calibration (the embedded one too) is
   refitted for macro-F1 on a sample of the SemEval training split, then the test split is judged.
 - Credited points on the dev split's negated, wrong and injection answers (gold: none or few).
-- Seconds per answer on nine dev answers of different styles (model loaded, nothing cached; the
+- Seconds per answer on a few dev answers of different styles (model loaded, nothing cached; the
   quality runs share LLM scores between llama-cpp and the fusions), peak RSS of
   each backend in a fresh process (`--memory-probe`), and follow-up targeting: how often the
   follow-up chosen from a backend's verdicts aims at a point the gold labels say is not covered
@@ -144,6 +144,19 @@ def evaluate(judge: Judge, items: Sequence[Item]) -> dict[str, Any]:
     return out
 
 
+def load_cache(llm: Any, path: Path) -> None:
+    """Preload LLM P(yes) values computed by an earlier run (keys include the prompt version)."""
+    if path.is_file():
+        for k, v in json.loads(path.read_text(encoding="utf-8")).items():
+            llm._memo[tuple(k.split("\x1f"))] = v
+
+
+def save_cache(llm: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"\x1f".join(k): v for k, v in llm._memo.items()}
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
 def timing_items(items: Sequence[Item], n: int) -> list[Item]:
     """`n` answers, one per style where possible, each from a different question if possible."""
     out: list[Item] = []
@@ -156,7 +169,7 @@ def timing_items(items: Sequence[Item], n: int) -> list[Item]:
 
 
 def peak_rss_mb(backend: str, threads: int) -> float | None:
-    """Peak RSS of a fresh process that loads `backend` and judges three dev answers."""
+    """Peak RSS of a fresh process that loads `backend` and judges one dev answer."""
     cmd = [sys.executable, __file__, "--memory-probe", backend, "--threads", str(threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     try:
@@ -168,7 +181,7 @@ def peak_rss_mb(backend: str, threads: int) -> float | None:
 
 def memory_probe(backend: str, threads: int) -> None:
     judge = build(backend, threads)[backend]
-    for it in [it for it in load_devset(DEVSET_PATH) if it.split == "dev"][:3]:
+    for it in [it for it in load_devset(DEVSET_PATH) if it.split == "dev"][:1]:
         assess(judge, it.entry, it.answer)
     with open("/proc/self/status", encoding="ascii") as f:
         hwm = next(line for line in f if line.startswith("VmHWM"))
@@ -220,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" /
                     "judge_llm.json")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS probes")
+    ap.add_argument("--timing-n", type=int, default=6, help="answers timed per backend")
+    ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "results" /
+                    "judge_llm_cache.json", help="LLM P(yes) values kept between runs")
     ap.add_argument("--memory-probe", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.memory_probe:
@@ -232,20 +248,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = [it for it in dev_all if it.split == "dev"]
     sem_train = sample(load_semeval(SEMEVAL_PATH, "train"), a.semeval_train_n)
     sem_test = sample(load_semeval(SEMEVAL_PATH, "test"), a.semeval_n)
-    if a.quick:
-        train, dev = train[:9], dev[:9]
-        sem_train, sem_test = sample(sem_train, 12), sample(sem_test, 12)
+    if a.quick:  # a smoke run: a few answers of each kind, no memory probes
+        train, dev = train[:3], [it for it in dev if it.group == dev[0].group][:4]
+        sem_train, sem_test = sample(sem_train, 4), sample(sem_test, 4)
+        a.no_memory, a.timing_n = True, 1
 
     t0 = time.perf_counter()
     judges = build("all", a.threads)
     emb, llm = judges["embedded"], judges["llama-cpp"]
     load_s = time.perf_counter() - t0
+    load_cache(llm, a.cache)
     print(f"loaded in {load_s:.1f} s; calibrating on {len(train)} dev-train answers and "
           f"{len(sem_train)} SemEval-train answers …", file=sys.stderr)
     cal_dev = calibrate(emb, llm, train, "f1", "judge_devset.yaml train split")
+    save_cache(llm, a.cache)
     emb_sem = dataclasses.replace(emb, calibration=fit_calibration(
         feature_rows(emb, sem_train), objective="macro_f1", source="SemEval train sample"))
     cal_sem = calibrate(emb_sem, llm, sem_train, "macro_f1", "SemEval train sample")
+    save_cache(llm, a.cache)
 
     from interviewer.judge.fused import FusedJudge
 
@@ -258,23 +278,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {
         "threads": a.threads, "quick": a.quick, "load_seconds": round(load_s, 1),
         "loadavg": os.getloadavg(), "n_dev": len(dev), "n_semeval_test": len(sem_test),
-        "n_semeval_train": len(sem_train),
+        "n_semeval_train": len(sem_train), "n_timed": len(timing_items(dev, a.timing_n)),
         "calibration": {k: {m: repr(c) for m, c in v.items()}
                         for k, v in (("dev", cal_dev), ("semeval", cal_sem))},
         "backends": {},
     }
     dev_judges, sem_judges = variants(emb, cal_dev), variants(emb_sem, cal_sem)
-    timing = timing_items(dev, 1 if a.quick else 9)
+    timing = timing_items(dev, a.timing_n)
     for name, judge in dev_judges.items():
-        print(f"dev: {name} …", file=sys.stderr)
+        print(f"dev: {name} …", file=sys.stderr, flush=True)
         # Quality: LLM P(yes) values are computed once and shared by llama-cpp and the fusions.
         r: dict[str, Any] = {"dev": evaluate(judge, dev),
                              "follow_up": follow_up_targeting(judge, dev)}
-        print(f"semeval: {name} …", file=sys.stderr)
+        print(f"semeval: {name} …", file=sys.stderr, flush=True)
         r["semeval"] = evaluate(sem_judges[name], sem_test)
+        save_cache(llm, a.cache)
         # Speed: a fixed subset judged with nothing cached.
+        kept = dict(llm._memo)
         llm._memo.clear()
         secs = run(judge, timing)[1]
+        llm._memo.update(kept)
         r["seconds_per_answer"] = round(float(np.mean(secs)), 2)
         r["seconds_max"] = round(float(np.max(secs)), 2)
         results["backends"][name] = r

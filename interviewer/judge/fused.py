@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -29,7 +30,7 @@ import numpy as np
 from interviewer.bank.models import BankEntry
 from interviewer.judge.embedded import EmbeddedJudge
 from interviewer.judge.llama_cpp_backend import LlamaCppJudge
-from interviewer.protocols import JudgeInfo, RawVerdict, Status
+from interviewer.protocols import Judge, JudgeInfo, RawVerdict, Status
 
 Method = Literal["zmean", "logistic"]
 _EPS = 1e-4
@@ -186,3 +187,27 @@ class FusedJudge:
             out.append(RawVerdict(point_id=p.id, status=status, evidence=evidence,
                                   confidence=round(self.calibration.confidence(score), 4)))
         return out
+
+
+def make_offline_llm_judge(models_dir: Path, kind: Literal["llama-cpp", "fused"] = "fused", *,
+                           model_path: str | Path | None = None, threads: int | None = None,
+                           refine: bool = False, load: bool = True) -> Judge:
+    """Build the offline LLM judge: `llama-cpp` alone or `fused` with the embedded judge.
+
+    `load`: load the GGUF now, so a missing model or library fails here (ModelNotInstalled /
+    EngineUnavailable) rather than mid-session. `refine`: wrap it as the slow half of a
+    `RefiningJudge` whose fast half is the embedded judge (its own instance: the two run on
+    different threads).
+    """
+    from interviewer.judge.llama_cpp_backend import default_threads
+
+    llm = LlamaCppJudge(models_dir, model_path=model_path,
+                        threads=threads if threads is not None else default_threads())
+    if load:
+        llm.load()
+    slow: Judge = llm if kind == "llama-cpp" else FusedJudge(EmbeddedJudge(), llm)
+    if not refine:
+        return slow
+    from interviewer.judge.refine import RefiningJudge
+
+    return RefiningJudge(EmbeddedJudge(), slow)

@@ -19,6 +19,7 @@ lazy import, and the thread count is pinned (default 2, `INTERVIEWER_JUDGE_THREA
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import threading
@@ -32,11 +33,12 @@ import numpy as np
 
 from interviewer.bank.models import BankEntry, ExpectedPoint
 from interviewer.errors import DataError, EngineUnavailable
-from interviewer.judge.llama_model import MODEL_NAME, require_model
+from interviewer.judge.llama_model import MODEL_NAME, configured_model_path, require_model
 from interviewer.judge.text import split_sentences
 from interviewer.protocols import JudgeInfo, RawVerdict, Status
 
 BACKEND = "llama-cpp"
+PROMPT_VERSION = "1"  # part of the memo key: cached P(yes) values of another prompt never match
 ENV_THREADS = "INTERVIEWER_JUDGE_THREADS"
 
 SYSTEM = ("You are a strict grader for spoken answers in a machine-learning job interview. You "
@@ -76,6 +78,16 @@ def default_threads() -> int:
         except ValueError as exc:
             raise DataError(f"${ENV_THREADS}={env!r}: expected a whole number") from exc
     return max(1, min(2, os.cpu_count() or 1))
+
+
+def available(models_dir: Path, model_path: str | Path | None = None) -> bool:
+    """Can this backend run here without installing anything: llama-cpp-python importable and
+    the GGUF present? (Cheap: nothing is loaded.)"""
+    try:
+        has_lib = importlib.util.find_spec("llama_cpp") is not None
+    except (ImportError, ValueError):
+        has_lib = False
+    return has_lib and configured_model_path(models_dir, model_path).is_file()
 
 
 def point_line(p: ExpectedPoint) -> str:
@@ -191,7 +203,7 @@ class LlamaCppJudge:
     # ------------------------------------------------------------------ scoring
     def score(self, entry: BankEntry, transcript: str) -> list[float]:
         """P(yes) for every rubric point, in rubric order (memoised per answer)."""
-        key = (self.info.model, entry.id, transcript,
+        key = (PROMPT_VERSION, self.info.model, entry.id, transcript,
                *(point_line(p) for p in entry.rubric.points))
         with self._lock:
             hit = self._memo.get(key)

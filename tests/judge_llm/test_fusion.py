@@ -138,3 +138,22 @@ def test_fused_judge_rules(entry) -> None:  # type: ignore[no-untyped-def]
     assert out[0].evidence == text[0:39]
     assert out[1].evidence == "the LLM's sentence" and llm.asked == [1]  # no span -> LLM picks
     assert out[2].evidence is None  # denied: nothing credited whatever the scores
+
+
+def test_make_offline_llm_judge_wiring(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from interviewer.judge.embedded import EmbeddedJudge
+    from interviewer.judge.fused import make_offline_llm_judge
+    from interviewer.judge.llama_cpp_backend import LlamaCppJudge
+    from interviewer.judge.refine import RefiningJudge
+
+    j = make_offline_llm_judge(tmp_path, "fused", threads=1, refine=True, load=False)
+    try:
+        assert isinstance(j, RefiningJudge)
+        assert isinstance(j.fast, EmbeddedJudge) and isinstance(j.slow, FusedJudge)
+        assert j.fast is not j.slow.embedded  # the two halves run on different threads
+        assert j.slow.llm.threads == 1
+        assert j.info.backend == "embedded" and "fused" in (j.info.note or "")
+    finally:
+        j.close()
+    solo = make_offline_llm_judge(tmp_path, "llama-cpp", load=False)
+    assert isinstance(solo, LlamaCppJudge) and solo.info.backend == "llama-cpp"
