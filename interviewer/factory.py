@@ -92,7 +92,7 @@ def make_transcriber(*, engine: str, model: str, models_dir: Path,
     return build(engine=engine, model=model, threads=threads, models_dir=models_dir)
 
 
-def make_judge(*, backend: str, model: str | None = None) -> Judge:
+def make_judge(*, backend: str, model: str | None = None, refine: bool = False) -> Judge:
     from interviewer.judge import make_judge as build
 
-    return build(backend=backend, model=model)
+    return build(backend=backend, model=model, refine=refine)

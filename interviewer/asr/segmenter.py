@@ -83,6 +83,13 @@ class Segmenter:
         back = self._run + round(self.cfg.pad_s / FRAME_S)
         return max(self._floor, self._n - back) * FRAME_SAMPLES
 
+    @property
+    def open_has_speech(self) -> bool:
+        """Would `flush()` now return a window (is speech still waiting to be closed)?"""
+        return (self._start is not None
+                and self._speech_frames * FRAME_S >= self.cfg.min_speech_s
+                and self._max_run >= self.cfg.min_run_frames)
+
     def push(self, block: np.ndarray) -> list[Window]:
         """Feed captured audio; return windows closed by it (usually none)."""
         self.samples_seen += int(block.shape[0])

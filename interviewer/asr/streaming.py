@@ -12,6 +12,12 @@ window that `finish()` would close is decoded in the background. If no speech fo
 finds it already done — the same window, so the same text as one pass; if speech resumes, the
 speculative result is simply discarded.
 
+Whenever the worker falls idle, `on_update(transcript_so_far, complete)` (if set) is called from
+the worker thread: `complete` is True when that transcript covers all speech so far (the open
+window decoded speculatively, or no open window with speech left), i.e. it is what `finish()`
+will return if the candidate says nothing more. The
+session uses it to judge and prepare the follow-up before the end-of-answer rule fires.
+
 Only audio of the window still open is kept, so memory stays bounded for long takes.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,7 +92,10 @@ class StreamingTranscriber:
         self._speculate_after_s = speculate_after_s
         self._speculated: dict[tuple[int, int], Transcript | None] = {}  # window → result
         self._adopted: list[Window] = []
+        self._peek: tuple[int, int] | None = None  # the open window being speculated on
         self.speculative_hits = 0
+        #: Called as `on_update(transcript_so_far, complete)` from the worker (see module doc).
+        self.on_update: Callable[[Transcript, bool], None] | None = None
 
     def feed(self, chunk: np.ndarray) -> None:
         """Hand over a captured float32 16 kHz block (any length)."""
@@ -95,10 +105,13 @@ class StreamingTranscriber:
         self._tail.append(block)
         for w in self._seg.push(block):
             self._close(w)
-        if self._speculate_after_s is not None and self._pending == 0:
+        if self._speculate_after_s is not None:
             peek = self._seg.peek(self._speculate_after_s)
-            if peek is not None and (peek.start, peek.end) not in self._speculated:
+            if peek is None:
+                self._peek = None  # speech resumed (or none yet): no speculation stands
+            elif self._pending == 0 and (peek.start, peek.end) not in self._speculated:
                 self._speculated[(peek.start, peek.end)] = None
+                self._peek = (peek.start, peek.end)
                 self._submit(peek, speculative=True)
         self._tail.drop_before(self._seg.open_start)
 
@@ -135,17 +148,37 @@ class StreamingTranscriber:
             if isinstance(self._error, InterviewerError):
                 raise self._error
             raise EngineUnavailable(f"transcription failed: {self._error}") from self._error
+        return self._assemble(self._results, time.monotonic() - t0)
+
+    # ------------------------------------------------------------------ internals
+    def _assemble(self, results: list[tuple[Window, Transcript]],
+                  seconds: float | None) -> Transcript:
         segments: list[Segment] = []
         words: list[Word] = []
-        for w, tr in sorted(self._results, key=lambda r: r[0].start):
+        for w, tr in sorted(results, key=lambda r: r[0].start):
             segs, ws = shift(tr.segments, tr.words, w.start_s)
             segments.extend(segs)
             words.extend(ws)
         return assemble(segments, words, duration_s=self._seg.samples_seen / SAMPLE_RATE,
-                        engine=self._tr.engine, model=self._tr.model,
-                        seconds=time.monotonic() - t0)
+                        engine=self._tr.engine, model=self._tr.model, seconds=seconds)
 
-    # ------------------------------------------------------------------ internals
+    def _notify(self) -> None:
+        """Tell `on_update` what the transcript would be now (worker thread, worker idle)."""
+        callback, peek = self.on_update, self._peek
+        if callback is None or self._finished:
+            return
+        results = list(self._results)
+        spec = self._speculated.get(peek) if peek is not None else None
+        if spec is not None and peek is not None:
+            results.append((Window(peek[0], peek[1], 0.0), spec))
+        # Complete: the open window is decoded speculatively, or there is none with speech
+        # (the last one closed at a pause and is decoded already).
+        complete = spec is not None or not self._seg.open_has_speech
+        try:
+            callback(self._assemble(results, None), complete)
+        except Exception:  # a listener's failure must never stop the transcription
+            self.on_update = None
+
     def _close(self, w: Window) -> None:
         """A window closed: adopt its speculative decode if there is one, else queue it."""
         if (w.start, w.end) in self._speculated:
@@ -181,4 +214,7 @@ class StreamingTranscriber:
                 self.busy_seconds += time.monotonic() - t0
                 with self._idle:
                     self._pending -= 1
+                    idle = self._pending == 0
                     self._idle.notify_all()
+            if idle and self._error is None:
+                self._notify()

@@ -174,6 +174,14 @@ def _synth_locked(text: str, voice_id: str | None, wpm: int) -> tuple[np.ndarray
     return audio, int(sr)
 
 
+class _Prepared:
+    """Audio being synthesised ahead of `speak`."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.audio: tuple[np.ndarray, int] | None = None
+
+
 class Pyttsx3Speaker:
     """Speaker protocol: synthesise with pyttsx3/espeak-ng, play on the chosen output device."""
 
@@ -186,6 +194,23 @@ class Pyttsx3Speaker:
         # Set once the first samples of an utterance reach the device: start-up work (loading
         # Whisper and the judge) waits on it so it does not delay the first question.
         self.started = threading.Event()
+        # Audio synthesised ahead of time by `prepare` (the likely follow-up, while the candidate
+        # is still pausing), so `speak` can start playing at once.
+        self._prepared: dict[str, _Prepared] = {}
+        self._prepared_lock = threading.Lock()
+
+    def prepare(self, text: str) -> None:
+        """Synthesise `text` now so a later `speak(text)` starts without synthesis delay."""
+        with self._prepared_lock:
+            if text in self._prepared:
+                return
+            while len(self._prepared) >= 8:  # only the last few guesses matter
+                self._prepared.pop(next(iter(self._prepared)))
+            job = self._prepared[text] = _Prepared()
+        try:
+            job.audio = synthesize(text, voice=self.voice, rate=self.rate)
+        finally:
+            job.done.set()  # a failure leaves audio None: speak() synthesises and reports it
 
     def speak(self, text: str) -> SpeechResult:
         """Say `text`; return after it has been played, with when and where it was played."""
@@ -194,7 +219,13 @@ class Pyttsx3Speaker:
 
         # Resolve first: a missing device should be reported before any synthesis work.
         device = resolve(self.output_device, "output")
-        audio, sr = synthesize(text, voice=self.voice, rate=self.rate)
+        with self._prepared_lock:
+            job = self._prepared.pop(text, None)
+        if job is not None:
+            job.done.wait(_SYNTH_TIMEOUT_S)  # a preparation in progress finishes sooner
+        ready = job.audio if job is not None else None
+        audio, sr = ready if ready is not None else synthesize(text, voice=self.voice,
+                                                               rate=self.rate)
         self.stop.clear()
         pb = play_array(audio, sr, device, stop=self.stop, started=self.started)
         return SpeechResult(text=text, device=pb.device, started_at=pb.started_at,

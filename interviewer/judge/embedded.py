@@ -119,6 +119,14 @@ class EmbeddedJudge:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rubric_cache: OrderedDict[tuple[str, ...], list[np.ndarray]] = field(
         default_factory=OrderedDict, repr=False)
+    # Span text → embedding. An answer is judged again and again as it grows (speculatively
+    # while the candidate pauses, then for real), and its sentences stay the same: each is
+    # encoded once. Encoding is most of the judge's time (~80 % on a 60 s answer).
+    _span_cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
+    _encode_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    span_cache_size: int = 4096
+    #: Cheap enough to run on a transcript that may still change (see session/speculate.py).
+    speculative: bool = True
 
     # ------------------------------------------------------------------ model
     def load(self) -> Any:
@@ -151,11 +159,41 @@ class EmbeddedJudge:
                            convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)
 
+    def encode_spans(self, texts: list[str]) -> np.ndarray:
+        """Like `encode`, but each distinct text is encoded once and remembered (LRU)."""
+        with self._encode_lock:  # one encoder run at a time: threads would fight for 2 cores
+            missing = list(dict.fromkeys(t for t in texts if t not in self._span_cache))
+            if missing:
+                for t, v in zip(missing, self.encode(missing), strict=True):
+                    self._span_cache[t] = v
+            rows = []
+            for t in texts:
+                self._span_cache.move_to_end(t)
+                rows.append(self._span_cache[t])
+            while len(self._span_cache) > self.span_cache_size:
+                self._span_cache.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+    def clear_cache(self) -> None:
+        """Forget encoded spans (benchmarks use it to time the uncached path)."""
+        with self._encode_lock:
+            self._span_cache.clear()
+
+    def warm(self, entry: BankEntry, transcript: str) -> None:
+        """Encode the rubric and the spans of an unfinished answer ahead of judging it."""
+        self._rubric_embeddings(entry)
+        if transcript.strip():
+            self.encode_spans([transcript[s:e] for s, e in candidate_spans(transcript)])
+
     def _point_texts(self, p: ExpectedPoint) -> list[str]:
         desc = f"{p.text}. {p.description}" if p.description else p.text
         return [p.text, desc, *p.aliases]
 
     def _rubric_embeddings(self, entry: BankEntry) -> list[np.ndarray]:
+        with self._encode_lock:  # the speculation thread and the caller may overlap
+            return self._rubric_embeddings_locked(entry)
+
+    def _rubric_embeddings_locked(self, entry: BankEntry) -> list[np.ndarray]:
         texts = [self._point_texts(p) for p in entry.rubric.points]
         key = (entry.id, *("\x1f".join(t) for t in texts))
         hit = self._rubric_cache.get(key)
@@ -178,7 +216,7 @@ class EmbeddedJudge:
         spans = candidate_spans(transcript) if transcript.strip() else []
         texts = [transcript[s:e] for s, e in spans]
         reps = self._rubric_embeddings(entry)
-        cand = self.encode(texts)
+        cand = self.encode_spans(texts)
         question = entry.question.text
         out = []
         for p, rep in zip(entry.rubric.points, reps, strict=True):

@@ -20,10 +20,11 @@ sentence the LLM picks.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -163,6 +164,11 @@ class FusedJudge:
             self.info = JudgeInfo(backend="fused",
                                   model=f"{self.llm.info.model}+{self.embedded.info.model}")
 
+    @property
+    def log(self) -> list[dict[str, Any]]:
+        """The LLM's prompt/response log (the session drains and stores it)."""
+        return self.llm.log
+
     def probabilities(self, entry: BankEntry, transcript: str,
                       ) -> list[tuple[float, float, bool, tuple[int, int] | None]]:
         """Per point: (embedded probability, LLM P(yes), denied, embedded best span)."""
@@ -196,18 +202,23 @@ def make_offline_llm_judge(models_dir: Path, kind: Literal["llama-cpp", "fused"]
 
     `load`: load the GGUF now, so a missing model or library fails here (ModelNotInstalled /
     EngineUnavailable) rather than mid-session. `refine`: wrap it as the slow half of a
-    `RefiningJudge` whose fast half is the embedded judge (its own instance: the two run on
-    different threads).
+    `RefiningJudge` whose fast half is the embedded judge. The two halves share one embedding
+    model (it is thread-safe and caches spans, so the slow half reuses the fast half's work),
+    and the LLM gets one thread unless told otherwise: it runs while the candidate answers the
+    follow-up, and the other core belongs to recording and streaming transcription.
     """
     from interviewer.judge.llama_cpp_backend import default_threads
 
-    llm = LlamaCppJudge(models_dir, model_path=model_path,
-                        threads=threads if threads is not None else default_threads())
+    if threads is None:
+        threads = 1 if refine and "INTERVIEWER_JUDGE_THREADS" not in os.environ else (
+            default_threads())
+    llm = LlamaCppJudge(models_dir, model_path=model_path, threads=threads)
     if load:
         llm.load()
-    slow: Judge = llm if kind == "llama-cpp" else FusedJudge(EmbeddedJudge(), llm)
+    embedded = EmbeddedJudge()
+    slow: Judge = llm if kind == "llama-cpp" else FusedJudge(embedded, llm)
     if not refine:
         return slow
     from interviewer.judge.refine import RefiningJudge
 
-    return RefiningJudge(EmbeddedJudge(), slow)
+    return RefiningJudge(embedded, slow)

@@ -23,6 +23,7 @@ import importlib.util
 import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -119,6 +120,8 @@ class LlamaCppJudge:
     _digits: dict[int, int] = field(default_factory=dict, repr=False)
     _memo: OrderedDict[tuple[str, ...], list[float]] = field(default_factory=OrderedDict,
                                                              repr=False)
+    #: Every prompt and its reply (P(yes) per point), for the session to store (drained there).
+    log: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.model_path is not None:
@@ -210,13 +213,21 @@ class LlamaCppJudge:
             if hit is not None:
                 self._memo.move_to_end(key)
                 return list(hit)
-            self.load()
+            llm = self.load()
+            t0 = time.monotonic()
             sentences = numbered_sentences(transcript)
             prefix = self.prefix_tokens(entry, transcript, sentences)
             out = []
             for k, p in enumerate(entry.rubric.points, 1):
                 logits = self._logits_after(prefix + self._suffix(k, p, ASK_POINT))
                 out.append(p_yes(logits, *self._yes_no))
+            self.log.append({
+                "backend": BACKEND, "model": self.info.model, "question_id": entry.id,
+                "prompt": llm.detokenize(prefix).decode("utf-8", errors="replace"),
+                "asks": [f"Point {k} to check: {point_line(p)} {ASK_POINT}"
+                         for k, p in enumerate(entry.rubric.points, 1)],
+                "response": {"p_yes": [round(x, 4) for x in out]},
+                "seconds": round(time.monotonic() - t0, 3)})
             self._memo[key] = out
             while len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)

@@ -50,6 +50,9 @@ class RefiningJudge:
     _pool: ThreadPoolExecutor = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
+    #: The fast pass is cheap, so the session may run it on a transcript that may still change.
+    speculative: bool = True
+
     def __post_init__(self) -> None:
         self.info = self.fast.info.model_copy(update={
             "note": f"first pass; refined in the background by {self.slow.info.backend} "
@@ -61,8 +64,32 @@ class RefiningJudge:
         key = (entry.id, transcript)
         with self._lock:
             if key not in self._futures:
+                # A newer text of the same question supersedes queued ones (a speculative pass
+                # on an answer the candidate went on with): they are never needed.
+                for k, fut in self._futures.items():
+                    if k[0] == entry.id and fut.cancel():
+                        self.errors[k] = RuntimeError("superseded by a later transcript")
                 self._futures[key] = self._pool.submit(self.slow.classify, entry, transcript)
         return self.fast.classify(entry, transcript)
+
+    def warm(self, entry: BankEntry, transcript: str) -> None:
+        """Let the fast judge prepare for an answer still being given."""
+        warm = getattr(self.fast, "warm", None)
+        if callable(warm):
+            warm(entry, transcript)
+
+    @property
+    def log(self) -> list[dict[str, object]] | None:
+        """The slow judge's prompt/response log, if it keeps one (drained by the session)."""
+        log = getattr(self.slow, "log", None)
+        return log if isinstance(log, list) else None
+
+    def done(self, entry: BankEntry, transcript: str) -> bool:
+        """Is nothing left to wait for on this answer (slow judge finished, failed, or never
+        asked because a guard blocked the answer)?"""
+        with self._lock:
+            fut = self._futures.get((entry.id, transcript))
+        return fut is None or fut.done()
 
     def refined(self, entry: BankEntry, transcript: str,
                 timeout: float | None = None) -> list[RawVerdict] | None:

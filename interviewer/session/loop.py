@@ -17,10 +17,14 @@ from typing import Any
 from interviewer.bank.models import BankEntry
 from interviewer.protocols import Judge, Judgement, Recorder, Speaker, Transcriber, Transcript
 from interviewer.session.metrics import delivery_metrics
+from interviewer.session.speculate import Speculation
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
 from interviewer.session.ui import Console
 
 JudgeFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
+
+#: How long the end of a session waits for background LLM refinements still running.
+REFINE_FINAL_WAIT_S = 120.0
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Engines:
     judge: Callable[[], Judge]
     assess: JudgeFn
     prompt_for: Callable[[BankEntry], str | None] | None = None  # vocabulary bias for Whisper
+    speculate: bool = True  # judge and prepare the follow-up during the end-of-answer pause
 
 
 @dataclass
@@ -56,6 +61,9 @@ class PracticeSession:
         self.entries = entries
         self.timings: list[Timings] = []
         self._quit = False
+        # First-pass judgements an LLM is still refining in the background (see judge/refine.py).
+        self._refining: list[tuple[TakeRecord, BankEntry, str, set[str]]] = []
+        self._spec: Speculation | None = None  # the current take's background judging
 
     # ------------------------------------------------------------------ top level
     def run(self) -> SessionRecord:
@@ -66,6 +74,7 @@ class PracticeSession:
                     break
                 self.ask_question(self.entries[qid])
             self.record.status = "interrupted" if self._quit else "completed"
+            self._settle_refinements(REFINE_FINAL_WAIT_S)
         except KeyboardInterrupt:
             self.record.status = "interrupted"
             self.ui.say("\nStopped. Everything so far is saved.")
@@ -131,6 +140,7 @@ class PracticeSession:
         turn.takes.append(rec)
         timing = Timings()
         self.timings.append(timing)
+        self._spec = None
         if self.engines.recorder is None:  # --text
             answer = self.ui.read_answer()
             if answer is None:
@@ -146,6 +156,8 @@ class PracticeSession:
         self.store.save(self.record)
         if rec.status == "transcribed" and rec.transcript is not None:
             self._judge(turn, entry, rec, timing)
+        if self._spec is not None:
+            self._spec.close()
         return rec
 
     def _record_and_transcribe(self, turn: Turn, entry: BankEntry, rec: TakeRecord,
@@ -158,7 +170,13 @@ class PracticeSession:
         stream = None
         if self.engines.transcriber is not None:
             prompt = self.engines.prompt_for(entry) if self.engines.prompt_for else None
-            stream = _LazyStream(self.engines.transcriber, prompt)
+            if self.engines.speculate:
+                self._spec = Speculation(self.engines.judge, self.engines.assess, entry,
+                                         self._asked(entry),
+                                         prepare_speech=getattr(self.engines.speaker, "prepare",
+                                                                None))
+            stream = _LazyStream(self.engines.transcriber, prompt,
+                                 self._spec.offer if self._spec else None)
         self.ui.status("listening… (Enter ends the answer)")
         take = self.engines.recorder.record(path, on_chunk=stream.feed if stream else None)
         timing.mark("take_closed")
@@ -182,18 +200,69 @@ class PracticeSession:
         assert rec.transcript is not None
         self.ui.status("judging…")
         judge = self.engines.judge()
-        asked = set(self.record.asked_follow_ups) | {entry.question.text}
+        asked = self._asked(entry)
         t0 = time.monotonic()
-        judgement = self.engines.assess(judge, entry, rec.transcript, asked)
+        # Judged already while the candidate paused, if the transcript did not change since.
+        judgement = self._spec.judgement_for(rec.transcript) if self._spec else None
+        if judgement is not None:
+            timing.mark("speculation_used")
+        else:
+            judgement = self.engines.assess(judge, entry, rec.transcript, asked)
         judgement.seconds = judgement.seconds or round(time.monotonic() - t0, 3)
         timing.mark("judged")
         rec.judgements.append(judgement)
         rec.status = "judged"
         self.record.engines["judge"] = f"{judgement.judge.backend}:{judgement.judge.model}"
+        if "judge_choice" not in self.record.engines:  # say once which judge `auto` chose
+            info = judge.info
+            self.record.engines["judge_choice"] = f"{info.backend} ({info.model})" + (
+                f": {info.note}" if info.note else "")
+            self.ui.say(f"[judge: {self.record.engines['judge_choice']}]")
         self._log_llm_calls(judge)
         self.store.save(self.record)
         self.ui.end_status()
         self._show_feedback(judgement)
+        if callable(getattr(judge, "refine", None)):
+            self._refining.append((rec, entry, rec.transcript.text, asked))
+        self._settle_refinements(0.0)
+
+    def _asked(self, entry: BankEntry) -> set[str]:
+        return set(self.record.asked_follow_ups) | {entry.question.text}
+
+    def _settle_refinements(self, wait_s: float) -> None:
+        """Store the LLM's refined verdicts of earlier takes that are ready (waiting up to
+        `wait_s` for the rest); the first-pass judgement stays in the history before them."""
+        if not self._refining:
+            return
+        judge: Any = self.engines.judge()
+        if wait_s > 0 and not all(judge.done(e, t) for _, e, t, _ in self._refining):
+            self.ui.status("the LLM judge is finishing its review…")
+        deadline = time.monotonic() + wait_s
+        left = []
+        for rec, entry, text, asked in self._refining:
+            if not judge.done(entry, text) and wait_s > 0:
+                judge.refined(entry, text, timeout=max(0.0, deadline - time.monotonic()))
+            if not judge.done(entry, text):
+                left.append((rec, entry, text, asked))
+                continue
+            first = rec.judgements[-1]
+            refined = judge.refine(first, entry, text, asked, timeout=0)
+            if refined is not first:
+                rec.judgements.append(refined)
+                self._show_refinement(first, refined)
+        self._refining = left
+        self._log_llm_calls(judge)
+        self.store.save(self.record)
+        self.ui.end_status()
+
+    def _show_refinement(self, first: Judgement, refined: Judgement) -> None:
+        changed = [(a, b) for a, b in zip(first.points, refined.points, strict=True)
+                   if a.status != b.status]
+        head = f"LLM review ({refined.judge.backend}) of your answer to " \
+               f"{first.question_id}: score {first.score:.0%} → {refined.score:.0%}"
+        self.ui.say(head + ("" if changed else ", verdicts unchanged."))
+        for a, b in changed:
+            self.ui.say(f"  {a.point}: {a.status} → {b.status}")
 
     def _log_llm_calls(self, judge: Judge) -> None:
         for call in drain_llm_log(judge):
@@ -235,8 +304,9 @@ def drain_llm_log(judge: Judge) -> list[dict[str, Any]]:
 class _LazyStream:
     """Buffers audio until the transcriber has warmed up, then streams into it."""
 
-    def __init__(self, factory: Callable[[], Transcriber], prompt: str | None) -> None:
-        self._factory, self._prompt = factory, prompt
+    def __init__(self, factory: Callable[[], Transcriber], prompt: str | None,
+                 on_update: Callable[[Transcript, bool], None] | None = None) -> None:
+        self._factory, self._prompt, self._on_update = factory, prompt, on_update
         self._stream: Any = None
         self._pending: list[Any] = []
         self._lock = threading.Lock()
@@ -245,6 +315,8 @@ class _LazyStream:
     def _ensure(self) -> Any:
         if self._stream is None:
             self._stream = self._factory().stream(prompt=self._prompt)
+            if self._on_update is not None and hasattr(self._stream, "on_update"):
+                self._stream.on_update = self._on_update  # streams may report progress
             for chunk in self._pending:
                 self._stream.feed(chunk)
             self._pending.clear()

@@ -65,8 +65,10 @@ def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore
     record.engines["tts"] = "print" if args.no_tts else "pyttsx3"
     # Engines load on background threads once the first question has started playing.
     gate = getattr(speaker, "started", None)
-    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model), "judge",
-                 after=gate)
+    # `refine`: with the offline LLM, the follow-up comes from a fast first pass and the LLM's
+    # verdicts are stored when ready (see judge/refine.py).
+    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model, refine=True),
+                 "judge", after=gate)
     transcriber = None
     recorder = None
     if not args.text:
@@ -85,10 +87,6 @@ def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore
     session = PracticeSession(record, store, engines, console,
                               max_follow_ups=args.max_follow_ups, entries=entries)
     env.err(f"session {record.id} → {store.folder(record.id)}")
-    if judge.ready():
-        info = judge().info
-        env.err(f"judge: {info.backend} ({info.model})" + (f" — {info.note}" if info.note
-                                                              else ""))
     record = session.run()
     mean = record.mean_score()
     console.say(f"\nSession {record.id} {record.status}. Mean score: "

@@ -4,8 +4,11 @@ transcribing again; speech that resumes makes the speculation moot."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
+from interviewer.asr.segmenter import SegmenterConfig
 from interviewer.asr.streaming import StreamingTranscriber
 from interviewer.protocols import Segment, StreamingTranscription, Transcript
 from tests.audio.speech import espeak
@@ -57,3 +60,54 @@ def test_speech_after_the_pause_discards_the_speculation() -> None:
     assert len(fake.calls) == 2  # the stale speculation plus the real, longer window
     assert fake.calls[1] > fake.calls[0]
     assert tr.text == f"window of {fake.calls[1]} samples"
+
+
+class GatedTranscriber(CountingTranscriber):
+    """Decodes only when the test opens the gate (to order events deterministically)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        assert self.gate.wait(30)
+        return super().transcribe(audio, prompt=prompt)
+
+
+def test_listener_hears_the_final_text_before_finish() -> None:
+    """`on_update(…, complete=True)` carries exactly what finish() returns when no speech
+    follows (the open window speculatively decoded); while speech is still open, updates are
+    marked incomplete."""
+    first = espeak("Batch normalisation normalises activations over the batch.")
+    second = espeak("At inference it uses running averages instead.")
+    fake = GatedTranscriber()
+    # The first window closes at the sentence pause (test-sized takes: the default keeps a
+    # window open for 18 s); the second stays open until the speculation at 0.9 s of silence.
+    st = StreamingTranscriber(fake, speculate_after_s=0.9,
+                              config=SegmenterConfig(min_window_s=0.5, pause_s=0.6))
+    updates: list[tuple[str, bool]] = []
+    st.on_update = lambda tr, complete: updates.append((tr.text, complete))
+    feed(st, np.concatenate([first, np.zeros(int(0.7 * RATE), np.float32), second]))
+    fake.gate.set()  # the first window is decoded while the second is still being spoken
+    assert st.wait_idle(30)
+    assert updates == [(f"window of {fake.calls[0]} samples", False)]
+    feed(st, np.zeros(int(0.5 * RATE), np.float32))  # not yet a 0.6 s pause: stays open
+    st._seg.cfg = SegmenterConfig(min_window_s=0.5, pause_s=5.0)  # and never closes it
+    feed(st, np.zeros(int(1.0 * RATE), np.float32))  # 1.5 s of silence: speculation runs
+    assert st.wait_idle(30)
+    tr = st.finish()
+    assert updates[-1] == (tr.text, True)
+    assert st.speculative_hits == 1 and len(fake.calls) == 2
+
+
+def test_a_window_closed_at_a_pause_makes_the_transcript_complete() -> None:
+    speech = espeak("Weight decay shrinks the weights a little at every step.")
+    fake = CountingTranscriber()
+    st = StreamingTranscriber(fake, speculate_after_s=0.9,
+                              config=SegmenterConfig(min_window_s=0.5, pause_s=0.6))
+    updates: list[tuple[str, bool]] = []
+    st.on_update = lambda tr, complete: updates.append((tr.text, complete))
+    feed(st, np.concatenate([speech, np.zeros(int(0.7 * RATE), np.float32)]))
+    assert st.wait_idle(30)
+    tr = st.finish()
+    assert updates == [(tr.text, True)]  # closed at the pause, decoded: nothing open

@@ -67,6 +67,10 @@ def mini_bank(mini_root: Path) -> Bank:
 class FakeSpeaker:
     def __init__(self) -> None:
         self.said: list[str] = []
+        self.prepared: list[str] = []
+
+    def prepare(self, text: str) -> None:
+        self.prepared.append(text)
 
     def speak(self, text: str) -> SpeechResult:
         self.said.append(text)
@@ -95,18 +99,28 @@ class FakeRecorder:
         return Take(path=str(path), duration_s=1.0, ended_by="silence", speech_start_s=0.2)
 
 
+def fake_transcript(text: str) -> Transcript:
+    words = [Word(start=0.5 + 0.4 * i, end=0.8 + 0.4 * i, word=w)
+             for i, w in enumerate(text.split())]
+    return Transcript(text=text, duration_s=1.0, words=words, engine="fake", model="fake")
+
+
 class FakeStream:
+    """Returns the next scripted text. With `owner.speculate` set to a list, each take first
+    reports that text through `on_update(…, complete=True)` while audio is fed, as the real
+    streaming transcriber does during the end-of-answer pause."""
+
     def __init__(self, owner: FakeTranscriber) -> None:
         self.owner = owner
+        self.on_update = None
 
     def feed(self, chunk: np.ndarray) -> None:
         self.owner.fed += chunk.shape[0]
+        if self.owner.speculate and self.on_update is not None and chunk.shape[0] == 1:
+            self.on_update(fake_transcript(self.owner.speculate.pop(0)), True)
 
     def finish(self) -> Transcript:
-        text = self.owner.texts.pop(0)
-        words = [Word(start=0.5 + 0.4 * i, end=0.8 + 0.4 * i, word=w)
-                 for i, w in enumerate(text.split())]
-        return Transcript(text=text, duration_s=1.0, words=words, engine="fake", model="fake")
+        return fake_transcript(self.owner.texts.pop(0))
 
 
 class FakeTranscriber:
@@ -116,6 +130,7 @@ class FakeTranscriber:
     def __init__(self, texts: list[str]) -> None:
         self.texts = list(texts)
         self.fed = 0
+        self.speculate: list[str] = []
 
     def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
         raise AssertionError("the session must stream, not transcribe in one pass")
