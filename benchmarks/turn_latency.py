@@ -1,14 +1,20 @@
 """Turn latency: from the end of the candidate's speech to (a) the final transcript, (b) the
-judgement, (c) the first sample of the follow-up question playing — streaming pipeline vs the
+judgement, (c) the first sample of the follow-up question playing — the session's pipeline vs the
 naive one (record everything, then transcribe the whole take, judge, synthesise), same takes.
 
     python benchmarks/turn_latency.py [--quick] [--lengths 20 60 180] [--repeats 3]
-                                      [--asr faster-whisper openai-whisper] [--silence 1.5]
+                                      [--asr faster-whisper openai-whisper] [--silence 3]
+                                      [--judge embedded|refine]
 
 Answers are espeak-ng speech of technical sentences, played into the virtual microphone of a
 private PulseAudio daemon (the test fixture's harness); the real recorder (VAD end of answer),
 real Whisper, the embedded judge and pyttsx3 → sounddevice on the virtual speaker do the work in
-this process, engines warm. Prints a Markdown table and writes JSON.
+this process, engines warm. The session's pipeline is the one `practice` runs: transcription
+while recording, the last window decoded speculatively during the end-of-answer pause, the
+transcript judged and the follow-up synthesised during that pause (`session/speculate.py`),
+used when the final transcript has the same text. The naive pipeline gets no caches.
+`--judge refine` uses the refining judge `auto` picks when the offline LLM is installed and
+also reports when the LLM's refined verdicts are ready. Prints a Markdown table, writes JSON.
 """
 
 from __future__ import annotations
@@ -88,13 +94,21 @@ def _measure(args: argparse.Namespace, pulse: Any, work: Path) -> dict[str, Any]
     from interviewer.audio.recorder import SoundDeviceRecorder
     from interviewer.audio.speaker import Pyttsx3Speaker
     from interviewer.env import Environment
-    from interviewer.judge import make_judge
+    from interviewer.judge.embedded import EmbeddedJudge
     from interviewer.judge.policy import assess
+    from interviewer.session.speculate import Speculation
 
     env = Environment()
     entry = env.load_bank().get(QID)
     prompt = build_prompt(entry.question.text, [a for p in entry.rubric.points for a in p.aliases])
-    judge = make_judge("embedded")
+    judge: Any
+    if args.judge == "refine":
+        from interviewer.judge.fused import make_offline_llm_judge
+
+        judge = make_offline_llm_judge(env.models_dir, "fused", refine=True)
+        embedded = judge.fast
+    else:
+        judge = embedded = EmbeddedJudge()
     speaker = Pyttsx3Speaker()
     speaker.speak("Warm up.")
     rows: list[dict[str, Any]] = []
@@ -109,6 +123,10 @@ def _measure(args: argparse.Namespace, pulse: Any, work: Path) -> dict[str, Any]
                 rec = SoundDeviceRecorder(silence_s=args.silence, max_s=length + 60,
                                           no_answer_s=30, enter_ends=False, meter=False)
                 stream = asr.stream(prompt=prompt)
+                asked = {entry.question.text}
+                spec = Speculation(lambda: judge, assess, entry, asked,
+                                   prepare_speech=speaker.prepare)
+                stream.on_update = spec.offer  # type: ignore[attr-defined]
                 player = pulse.play_into_mic(wav, wait=False)
                 take_path = work / f"take-{engine}-{length}-{rep}.wav"
                 take = rec.record(take_path, on_chunk=stream.feed)
@@ -118,16 +136,25 @@ def _measure(args: argparse.Namespace, pulse: Any, work: Path) -> dict[str, Any]
                 speech_end = end_rule - (take.duration_s - take.speech_end_s)
                 tr = stream.finish()
                 t_a = time.monotonic()
-                j = assess(judge, entry, tr, set())
+                j = spec.judgement_for(tr)
+                used = j is not None
+                if j is None:
+                    j = assess(judge, entry, tr, asked)
+                spec.close()
                 t_b = time.monotonic()
                 said = speaker.speak(j.follow_up or "Tell me more.")
                 t_c = said.started_at or time.monotonic()
+                refine_s = None
+                if args.judge == "refine":
+                    judge.refined(entry, tr.text)  # wait: the naive run must not share the CPU
+                    refine_s = time.monotonic() - end_rule  # (an upper bound: see README)
                 # Naive: the same take, transcribed in one pass after the end, then judged and
-                # spoken.
+                # spoken — no speculation, no cached sentence embeddings, no prepared speech.
+                embedded.clear_cache()
                 n0 = time.monotonic()
                 ntr = asr.transcribe(load_audio(take_path), prompt=prompt)
                 n_a = time.monotonic()
-                nj = assess(judge, entry, ntr, set())
+                nj = assess(embedded, entry, ntr, asked)
                 n_b = time.monotonic()
                 nsaid = speaker.speak(nj.follow_up or "Tell me more.")
                 n_c = nsaid.started_at or time.monotonic()
@@ -140,14 +167,16 @@ def _measure(args: argparse.Namespace, pulse: Any, work: Path) -> dict[str, Any]
                     "naive": {"transcript_s": n_a - n0, "judge_s": n_b - n_a,
                               "speak_start_s": n_c - n_b, "total_s": n_c - n0},
                     "words": len(tr.text.split()), "naive_words": len(ntr.text.split()),
+                    "same_text": tr.text == ntr.text,
                     "score": j.score, "naive_score": nj.score,
+                    "speculation_used": used, "refined_ready_s": refine_s,
                 }
                 rows.append(row)
                 print(f"{engine} {length}s rep{rep}: stream {row['stream']['total_s']:.2f} s, "
                       f"naive {row['naive']['total_s']:.2f} s", file=sys.stderr)
     return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "python": platform.python_version()},
-            "silence_s": args.silence, "rows": rows,
+                        "python": platform.python_version(), "load_avg": os.getloadavg()},
+            "silence_s": args.silence, "judge": args.judge, "rows": rows,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -169,6 +198,10 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
             "naive_p50": statistics.median(nv), "naive_p90": pct(nv, 0.9),
             "speedup": statistics.median(nv) / max(statistics.median(st), 1e-6),
             "same_score": all(abs(r["score"] - r["naive_score"]) < 1e-9 for r in rs),
+            "same_text": sum(r["same_text"] for r in rs),
+            "speculation_used": sum(r["speculation_used"] for r in rs),
+            "refined_ready_p50": (statistics.median(r["refined_ready_s"] for r in rs)
+                                  if rs[0]["refined_ready_s"] is not None else None),
         })
     return out
 
@@ -179,7 +212,9 @@ def main() -> None:
     ap.add_argument("--lengths", type=float, nargs="+", default=[20, 60, 180])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--asr", nargs="+", default=["faster-whisper", "openai-whisper"])
-    ap.add_argument("--silence", type=float, default=1.5)
+    ap.add_argument("--silence", type=float, default=3.0,
+                    help="end-of-answer silence (the product's default: 3 s)")
+    ap.add_argument("--judge", choices=["embedded", "refine"], default="embedded")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/turn_latency.json")
     args = ap.parse_args()
     if args.quick:
@@ -189,15 +224,20 @@ def main() -> None:
     result["summary"] = summarise(result)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
+    print(f"judge: {args.judge}; end-of-answer silence {args.silence} s\n")
     print("| engine | answer | runs | endpoint wait | transcript | judge | speak | "
-          "**stream p50/p90** | naive p50/p90 | speed-up | same score |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "**session p50/p90** | naive p50/p90 | speed-up | same text / score | speculation "
+          "used | LLM refined |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in result["summary"]:
+        refined = (f"{s['refined_ready_p50']:.1f} s" if s["refined_ready_p50"] is not None
+                   else "–")
         print(f"| {s['engine']} | {s['answer_s']} s | {s['runs']} | "
               f"{s['endpoint_wait_p50']:.2f} | {s['transcript_p50']:.2f} | {s['judge_p50']:.2f} "
               f"| {s['speak_p50']:.2f} | **{s['stream_p50']:.2f} / {s['stream_p90']:.2f}** | "
               f"{s['naive_p50']:.2f} / {s['naive_p90']:.2f} | {s['speedup']:.1f}× | "
-              f"{'yes' if s['same_score'] else 'no'} |")
+              f"{s['same_text']}/{s['runs']}, {'yes' if s['same_score'] else 'no'} | "
+              f"{s['speculation_used']}/{s['runs']} | {refined} |")
     print(f"\npeak RSS {result['peak_rss_mb']:.0f} MB; JSON: {args.json}")
 
 

@@ -168,12 +168,21 @@ class StreamingTranscriber:
         if callback is None or self._finished:
             return
         results = list(self._results)
+        complete = True
+        for w in list(self._adopted):  # closed windows whose speculative decode stands
+            done = self._speculated.get((w.start, w.end))
+            if done is None:
+                complete = False
+            else:
+                results.append((w, done))
+        if peek is not None and any((w.start, w.end) == peek for w in self._adopted):
+            peek = None  # closed and adopted a moment ago (feed() runs on another thread)
         spec = self._speculated.get(peek) if peek is not None else None
         if spec is not None and peek is not None:
             results.append((Window(peek[0], peek[1], 0.0), spec))
-        # Complete: the open window is decoded speculatively, or there is none with speech
-        # (the last one closed at a pause and is decoded already).
-        complete = spec is not None or not self._seg.open_has_speech
+        # Complete: every closed window is decoded and the open one speculatively too, or there
+        # is none with speech left.
+        complete = complete and (spec is not None or not self._seg.open_has_speech)
         try:
             callback(self._assemble(results, None), complete)
         except Exception:  # a listener's failure must never stop the transcription

@@ -60,6 +60,42 @@ def test_spoken_question_is_heard_on_the_speaker(pulse: Any) -> None:
     assert corr > 0.98, f"heard audio's envelope correlates {corr:.3f} with the question's"
 
 
+def test_prepared_follow_up_plays_without_synthesising_again(pulse: Any,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             ) -> None:
+    """`prepare` (called during the end-of-answer pause) synthesises once; `speak` then plays
+    that very audio, and an unprepared text is still synthesised on demand."""
+    import interviewer.audio.speaker as speaker_module
+
+    calls: list[str] = []
+    real = speaker_module.synthesize
+
+    def counting(text: str, **kw: Any) -> tuple[np.ndarray, int]:
+        calls.append(text)
+        return real(text, **kw)
+
+    monkeypatch.setattr(speaker_module, "synthesize", counting)
+    follow_up = "How would you tune the warmup length?"
+    speaker = Pyttsx3Speaker()
+    prep = threading.Thread(target=speaker.prepare, args=(follow_up,))
+    prep.start()
+    prep.join(30)
+    assert calls == [follow_up]
+    ref, _ = real(follow_up)
+    ref16 = resample_poly(ref, 320, 441).astype(np.float32)
+    with pulse.capture_speaker() as cap:
+        said = speaker.speak(follow_up)
+        time.sleep(0.3)
+    assert calls == [follow_up]  # played from the prepared audio
+    assert said.duration_s == pytest.approx(ref.shape[0] / 22050, abs=0.01)
+    off = locate(cap.audio, ref16)
+    seg = cap.audio[off : off + ref16.shape[0]]
+    corr = float(np.corrcoef(envelope(seg), envelope(ref16))[0, 1])
+    assert corr > 0.98
+    speaker.speak("Thank you.")
+    assert calls == [follow_up, "Thank you."]
+
+
 def test_speaker_routes_to_a_named_pulse_sink(pulse: Any) -> None:
     """--output-device with a PulseAudio sink name: plays there, not on the default speaker."""
     pulse.add_sink("headphones")

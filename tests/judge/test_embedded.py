@@ -130,3 +130,23 @@ def test_candidate_spans_cover_sentences_clauses_and_pairs() -> None:
 def test_default_calibration_was_fitted_on_training_questions_only() -> None:
     assert "train" in DEFAULT_CALIBRATION.source
     assert DEFAULT_CALIBRATION.t_covered >= DEFAULT_CALIBRATION.t_partial
+
+
+def test_cached_span_embeddings_give_the_same_verdicts(embedded: EmbeddedJudge,
+                                                       devset: list[Item]) -> None:
+    """The session judges an answer while it grows (warm-up, speculation, final): verdicts
+    from cached sentence embeddings equal a cold run on the whole answer."""
+    items = [it for it in devset if it.split == "dev"][:6]
+    assert items
+    for it in items:
+        embedded.clear_cache()
+        cold = embedded.classify(it.entry, it.answer)
+        embedded.clear_cache()
+        half = it.answer[: len(it.answer) // 2]
+        embedded.warm(it.entry, half)  # the first windows' text, encoded early
+        cached = len(embedded._span_cache)
+        assert cached > 0
+        warm = embedded.classify(it.entry, it.answer)
+        assert [(v.status, v.evidence) for v in warm] == [(v.status, v.evidence) for v in cold]
+        for a, b in zip(warm, cold, strict=True):
+            assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
