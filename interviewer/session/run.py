@@ -88,12 +88,25 @@ def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore
                               max_follow_ups=args.max_follow_ups, entries=entries)
     env.err(f"session {record.id} → {store.folder(record.id)}")
     record = session.run()
+    _close_judge(judge)
     mean = record.mean_score()
     console.say(f"\nSession {record.id} {record.status}. Mean score: "
                 + ("–" if mean is None else f"{mean:.0%}"))
     console.say(f"Saved in {store.folder(record.id)}  (replay: interviewer replay {record.id})")
     return ExitStatus.INTERRUPTED if record.status == "interrupted" and not session_quit(
         session) else ExitStatus.OK
+
+
+def _close_judge(judge: Warm[Any]) -> None:
+    """Stop a refining judge's background worker (queued LLM work is no longer wanted)."""
+    if not judge.ready():
+        return
+    try:
+        close = getattr(judge(), "close", None)
+    except Exception:  # the judge failed to load: the session already reported it
+        return
+    if callable(close):
+        close(wait=False)
 
 
 def session_quit(session: PracticeSession) -> bool:
