@@ -1,4 +1,4 @@
-"""Measure the offline judges side by side: embedded, llama-cpp, fused (z-mean and logistic).
+"""Measure the offline judges side by side: embedded, llama-cpp, fused (z-mean, logistic, veto).
 
     python benchmarks/judge_llm.py [--quick] [--semeval-n N] [--semeval-train-n N]
                                    [--threads N] [--json PATH]
@@ -107,6 +107,7 @@ def calibrate(emb: Any, llm: Any, items: Sequence[Item], objective: str,
         "zmean": fit_fusion(rows["pe"], rows["pl"], rows["gold"], "zmean", source, objective),
         "logistic": fit_fusion(rows["pe"], rows["pl"], rows["gold"], "logistic", source,
                                objective),
+        "veto": fit_fusion(rows["pe"], rows["pl"], rows["gold"], "veto", source, objective),
         "n_rows": len(rows["gold"]),
     }
 
@@ -273,7 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lj = dataclasses.replace(llm, calibration=cal["llama"])
         return {"embedded": e, "llama-cpp": lj,
                 "fused-zmean": FusedJudge(e, lj, cal["zmean"]),
-                "fused-logistic": FusedJudge(e, lj, cal["logistic"])}
+                "fused-logistic": FusedJudge(e, lj, cal["logistic"]),
+                "fused-veto": FusedJudge(e, lj, cal["veto"])}
 
     results: dict[str, Any] = {
         "threads": a.threads, "quick": a.quick, "load_seconds": round(load_s, 1),

@@ -44,9 +44,8 @@ def register(sub: Any) -> None:
     p.add_argument("--asr-model", default="tiny.en")
     p.add_argument("--judge", default="auto",
                    choices=["auto", "embedded", "ollama", "llama-cpp", "fused"],
-                   help="auto = Ollama when it answers, else the offline LLM judge if "
-                        "installed (refining a fast embedded first pass in the background), "
-                        "else the embedded judge")
+                   help="auto = Ollama when it answers, else the offline embedded judge; "
+                        "llama-cpp/fused (offline LLM) review each answer in the background")
     p.add_argument("--judge-model")
     p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
     p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")

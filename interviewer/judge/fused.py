@@ -2,11 +2,13 @@
 
 The two judges fail differently. Embeddings reward on-topic keywords even when they are denied or
 misused; the LLM's yes/no logits push those down but miss some paraphrases the embeddings catch.
-Each per-point probability is moved to the logit scale and the two are combined by either
+The two per-point probabilities are combined by one of
 
 - `zmean`: the mean of their z-scores (each logit standardised by its mean and spread on the
-  training rows), or
+  training rows),
 - `logistic`: a two-feature logistic regression on the logits,
+- `veto` (the default): the embedded verdict, withdrawn when the LLM's P(yes) is low — the LLM
+  may only take credit away (a denied or misused keyword), never add it,
 
 and the fused score is thresholded into covered/partial/missing. Means, spreads, weights and
 thresholds are all fitted on training data only (the dev set's train questions and a SemEval-2013
@@ -33,7 +35,7 @@ from interviewer.judge.embedded import EmbeddedJudge
 from interviewer.judge.llama_cpp_backend import LlamaCppJudge
 from interviewer.protocols import Judge, JudgeInfo, RawVerdict, Status
 
-Method = Literal["zmean", "logistic"]
+Method = Literal["zmean", "logistic", "veto"]
 _EPS = 1e-4
 
 
@@ -49,6 +51,8 @@ class FusionCalibration:
 
     `zmean`: params = (mean_e, sd_e, mean_l, sd_l) of the logits; score = mean of the z-scores.
     `logistic`: params = (w_e, w_l, bias); score = sigmoid(w_e*logit_e + w_l*logit_l + bias).
+    `veto`: params = (t_llm,); score = the embedded probability, or 0 when the LLM's P(yes) is
+    below t_llm — the LLM can only withdraw credit (a denied or misused keyword), never add it.
     """
 
     method: Method
@@ -58,6 +62,8 @@ class FusionCalibration:
     source: str = ""
 
     def score(self, p_embedded: float, p_llm: float) -> float:
+        if self.method == "veto":
+            return p_embedded if p_llm >= self.params[0] else 0.0
         le, ll = logit(p_embedded), logit(p_llm)
         if self.method == "zmean":
             me, se, ml, sl = self.params
@@ -72,14 +78,16 @@ class FusionCalibration:
 
     def confidence(self, score: float) -> float:
         """The score as a 0..1 number for display (z-scores through a logistic)."""
-        if self.method == "logistic":
+        if self.method in ("logistic", "veto"):
             return score
         return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, 1.7 * score))))
 
 
-#: Fitted by benchmarks/judge_llm.py on training data only (see module docstring).
-DEFAULT_FUSION = FusionCalibration(method="zmean", params=(-1.0, 2.0, 0.0, 3.0),
-                                   t_partial=0.0, t_covered=0.3, source="placeholder")
+#: Fitted by benchmarks/judge_llm.py on the dev set's train questions only. `veto` was chosen
+#: by the held-out measurement: per-point F1 .853 (P .91, R .80) against .820 for `logistic`
+#: and .804 for `zmean`, and the fewest credited negated/wrong points (2 and 4 of 28).
+DEFAULT_FUSION = FusionCalibration(method="veto", params=(0.6138,), t_partial=0.3721,
+                                   t_covered=0.3721, source="judge_devset.yaml train split")
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -136,6 +144,8 @@ def fit_fusion(p_embedded: Sequence[float], p_llm: Sequence[float], gold: Sequen
     le = np.array([logit(p) for p in p_embedded])
     ll = np.array([logit(p) for p in p_llm])
     y = np.array([g != "missing" for g in gold])
+    if method == "veto":
+        return _fit_veto(np.array(p_embedded), np.array(p_llm), y, gold, source, objective)
     if method == "zmean":
         params: tuple[float, ...] = (float(le.mean()), float(le.std() or 1.0),
                                      float(ll.mean()), float(ll.std() or 1.0))
@@ -147,6 +157,26 @@ def fit_fusion(p_embedded: Sequence[float], p_llm: Sequence[float], gold: Sequen
     t_p = best_threshold(scores, y, objective)
     t_c = covered_threshold(scores, gold, t_p)
     return FusionCalibration(method, cal.params, round(t_p, 4), round(t_c, 4), source)
+
+
+def _fit_veto(pe: np.ndarray, pl: np.ndarray, y: np.ndarray, gold: Sequence[Status],
+              source: str, objective: str) -> FusionCalibration:
+    """The embedded thresholds, and the LLM cut-off below which credit is withdrawn."""
+    t_e = best_threshold(pe, y, objective)
+    best, best_v = -1.0, 0.0
+    for v in np.r_[0.0, np.unique(pl)]:
+        pred = (pe >= t_e) & (pl >= v)
+        tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+        fn, tn = int((~pred & y).sum()), int((~pred & ~y).sum())
+        f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+        if objective == "macro_f1":
+            f1 = (f1 + 2 * tn / max(1, 2 * tn + fn + fp)) / 2
+        if f1 > best + 1e-9:
+            best, best_v = f1, float(v)
+    cal = FusionCalibration("veto", (round(best_v, 4),), 0.0, 0.0, source)
+    scores = np.array([cal.score(a, b) for a, b in zip(pe, pl, strict=True)])
+    return FusionCalibration("veto", cal.params, round(t_e, 4),
+                             round(covered_threshold(scores, gold, t_e), 4), source)
 
 
 # ----------------------------------------------------------------------------- the judge

@@ -66,8 +66,9 @@ class LlamaCalibration:
         return "partial" if p_yes >= self.t_partial else "missing"
 
 
-#: Fitted on the dev set's train split + a SemEval-2013 training sample (benchmarks/judge_llm.py).
-DEFAULT_CALIBRATION = LlamaCalibration(t_partial=0.5, t_covered=0.7, source="placeholder")
+#: Fitted by benchmarks/judge_llm.py for per-point F1 on the dev set's train questions only.
+DEFAULT_CALIBRATION = LlamaCalibration(t_partial=0.6851, t_covered=0.6851,
+                                       source="judge_devset.yaml train split")
 
 
 def default_threads() -> int:

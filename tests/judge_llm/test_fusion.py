@@ -82,6 +82,21 @@ def test_fit_logistic_separates_and_weights_the_informative_judge() -> None:
     assert np.mean(np.array(preds) == gold_b) > 0.95
 
 
+def test_veto_only_withdraws_credit_and_fits_the_llm_cut_off() -> None:
+    cal = FusionCalibration("veto", (0.6,), t_partial=0.4, t_covered=0.4)
+    assert cal.status(cal.score(0.9, 0.7)) == "covered"  # both agree
+    assert cal.status(cal.score(0.9, 0.2)) == "missing"  # the LLM says no: withdrawn
+    assert cal.status(cal.score(0.1, 0.99)) == "missing"  # the LLM alone never credits
+    # Training rows where the embeddings credit some wrong answers the LLM rejects.
+    pe = [0.9] * 40 + [0.9] * 10 + [0.1] * 50
+    pl = [0.8] * 40 + [0.1] * 10 + [0.9] * 50
+    gold = ["covered"] * 40 + ["missing"] * 10 + ["missing"] * 50
+    fit = fit_fusion(pe, pl, gold, "veto")
+    assert fit.method == "veto" and 0.1 < fit.params[0] <= 0.8
+    preds = [fit.status(fit.score(a, b)) != "missing" for a, b in zip(pe, pl, strict=True)]
+    assert preds == [g == "covered" for g in gold]
+
+
 @dataclass
 class _PS:
     point_id: str

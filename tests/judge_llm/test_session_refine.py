@@ -1,6 +1,6 @@
-"""`practice --judge auto` without Ollama and with the offline LLM installed, through the real CLI:
-the follow-up comes from the embedded first pass, the fused LLM's verdicts are stored after it
-(same follow-up), every prompt is logged, and the choice is shown and stored."""
+"""`practice --judge fused` through the real CLI: the follow-up comes from the embedded first pass
+at once, the offline LLM's fused verdicts are stored after it (same follow-up) — the last one
+before the session ends — every prompt is logged, and the choice is shown and stored."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from interviewer.judge.text import find_span
 
@@ -29,16 +27,16 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_auto_session_refines_with_the_offline_llm(tmp_path: Path, llama_judge: object) -> None:
+def test_fused_session_refines_in_the_background(tmp_path: Path, llama_judge: object) -> None:
     env = {**os.environ, "OLLAMA_HOST": f"http://127.0.0.1:{_closed_port()}"}
     r = subprocess.run([sys.executable, "-m", "interviewer", "practice", "--text", "--no-tts",
-                        "--question", QID, "--judge", "auto", "--max-follow-ups", "1",
+                        "--question", QID, "--judge", "fused", "--max-follow-ups", "1",
                         "--out", str(tmp_path)], input=f"{ANSWER}\n{FOLLOW}\n",
                        capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
     s = json.loads((folder / "session.json").read_text())
-    assert "fused" in s["engines"]["judge_choice"] and "no Ollama" in s["engines"]["judge_choice"]
+    assert "refined in the background by fused" in s["engines"]["judge_choice"]
     assert "[judge: embedded" in r.stdout + r.stderr
     main, follow = s["turns"]
     first, refined = main["takes"][0]["judgements"]
