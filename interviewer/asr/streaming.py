@@ -15,8 +15,8 @@ speculative result is simply discarded.
 Whenever the worker falls idle, `on_update(transcript_so_far, complete)` (if set) is called from
 the worker thread: `complete` is True when that transcript covers all speech so far (the open
 window decoded speculatively, or no open window with speech left), i.e. it is what `finish()`
-will return if the candidate says nothing more. The
-session uses it to judge and prepare the follow-up before the end-of-answer rule fires.
+will return if the candidate says nothing more. The session uses it to judge and prepare the
+follow-up before the end-of-answer rule fires.
 
 Only audio of the window still open is kept, so memory stays bounded for long takes.
 """
