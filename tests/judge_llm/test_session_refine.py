@@ -12,13 +12,7 @@ import sys
 from pathlib import Path
 
 from interviewer.judge.text import find_span
-
-QID = "which-distribution-new-value"
-ANSWER = ("I would fit a distribution to each array and compare the likelihood of the new value "
-          "under each one. If one source is much more common I multiply by the prior, so I "
-          "compare posteriors rather than raw likelihoods.")
-FOLLOW = ("If the family is unknown I would use a kernel density estimate instead of assuming "
-          "a Gaussian.")
+from tests.session.test_cli_sessions import ANSWER, FOLLOW, QID  # the same typed session
 
 
 def _closed_port() -> int:
