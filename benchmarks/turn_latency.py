@@ -147,7 +147,7 @@ def _measure(args: argparse.Namespace, pulse: Any, work: Path) -> dict[str, Any]
                 refine_s = None
                 if args.judge == "refine":
                     judge.refined(entry, tr.text)  # wait: the naive run must not share the CPU
-                    refine_s = time.monotonic() - end_rule  # (an upper bound: see README)
+                    refine_s = time.monotonic() - end_rule  # end of answer → review stored
                 # Naive: the same take, transcribed in one pass after the end, then judged and
                 # spoken — no speculation, no cached sentence embeddings, no prepared speech.
                 embedded.clear_cache()

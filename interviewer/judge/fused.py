@@ -237,11 +237,10 @@ def make_offline_llm_judge(models_dir: Path, kind: Literal["llama-cpp", "fused"]
     and the LLM gets one thread unless told otherwise: it runs while the candidate answers the
     follow-up, and the other core belongs to recording and streaming transcription.
     """
-    from interviewer.judge.llama_cpp_backend import default_threads
+    from interviewer.judge.llama_cpp_backend import ENV_THREADS, default_threads
 
     if threads is None:
-        threads = 1 if refine and "INTERVIEWER_JUDGE_THREADS" not in os.environ else (
-            default_threads())
+        threads = 1 if refine and ENV_THREADS not in os.environ else default_threads()
     llm = LlamaCppJudge(models_dir, model_path=model_path, threads=threads)
     if load:
         llm.load()

@@ -238,7 +238,7 @@ class PracticeSession:
         if wait_s > 0 and not all(judge.done(e, t) for _, e, t, _ in self._refining):
             self.ui.status("the LLM judge is finishing its review…")
         deadline = time.monotonic() + wait_s
-        left = []
+        left, stored = [], False
         for rec, entry, text, asked in self._refining:
             if not judge.done(entry, text) and wait_s > 0:
                 judge.refined(entry, text, timeout=max(0.0, deadline - time.monotonic()))
@@ -250,9 +250,11 @@ class PracticeSession:
             if refined is not first:
                 rec.judgements.append(refined)
                 self._show_refinement(first, refined)
+                stored = True
         self._refining = left
-        self._log_llm_calls(judge)
-        self.store.save(self.record)
+        if stored:
+            self._log_llm_calls(judge)
+            self.store.save(self.record)
         self.ui.end_status()
 
     def _show_refinement(self, first: Judgement, refined: Judgement) -> None:

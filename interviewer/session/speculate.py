@@ -103,7 +103,7 @@ class Speculation:
         judge = self._judge()
         if not complete or not getattr(judge, "speculative", False):
             warm = getattr(judge, "warm", None)
-            if callable(warm) and transcript.text:
+            if callable(warm):
                 warm(self._entry, transcript.text)
             return
         if transcript.text in self._results:
@@ -112,7 +112,7 @@ class Speculation:
         with self._cv:
             self._results[transcript.text] = judgement
             self.judged += 1
-            self._busy = None
+            self._busy = None  # release judgement_for() now, not after the synthesis below
             self._cv.notify_all()
         if judgement.follow_up and self._prepare is not None:
             self._prepare(judgement.follow_up)

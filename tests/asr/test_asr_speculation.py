@@ -74,6 +74,17 @@ class GatedTranscriber(CountingTranscriber):
         return super().transcribe(audio, prompt=prompt)
 
 
+def listening(fake: CountingTranscriber,
+              ) -> tuple[StreamingTranscriber, list[tuple[str, bool]]]:
+    """A stream whose windows close at a 0.6 s pause (test-sized takes: the default keeps a
+    window open for 18 s), recording every `on_update(text, complete)`."""
+    st = StreamingTranscriber(fake, speculate_after_s=0.9,
+                              config=SegmenterConfig(min_window_s=0.5, pause_s=0.6))
+    updates: list[tuple[str, bool]] = []
+    st.on_update = lambda tr, complete: updates.append((tr.text, complete))
+    return st, updates
+
+
 def test_listener_hears_the_final_text_before_finish() -> None:
     """`on_update(…, complete=True)` carries exactly what finish() returns when no speech
     follows (the open window speculatively decoded); while speech is still open, updates are
@@ -81,12 +92,9 @@ def test_listener_hears_the_final_text_before_finish() -> None:
     first = espeak("Batch normalisation normalises activations over the batch.")
     second = espeak("At inference it uses running averages instead.")
     fake = GatedTranscriber()
-    # The first window closes at the sentence pause (test-sized takes: the default keeps a
-    # window open for 18 s); the second stays open until the speculation at 0.9 s of silence.
-    st = StreamingTranscriber(fake, speculate_after_s=0.9,
-                              config=SegmenterConfig(min_window_s=0.5, pause_s=0.6))
-    updates: list[tuple[str, bool]] = []
-    st.on_update = lambda tr, complete: updates.append((tr.text, complete))
+    # The first window closes at the sentence pause; the second stays open until the
+    # speculation at 0.9 s of silence.
+    st, updates = listening(fake)
     feed(st, np.concatenate([first, np.zeros(int(0.7 * RATE), np.float32), second]))
     fake.gate.set()  # the first window is decoded while the second is still being spoken
     assert st.wait_idle(30)
@@ -103,10 +111,7 @@ def test_listener_hears_the_final_text_before_finish() -> None:
 def test_a_window_closed_at_a_pause_makes_the_transcript_complete() -> None:
     speech = espeak("Weight decay shrinks the weights a little at every step.")
     fake = CountingTranscriber()
-    st = StreamingTranscriber(fake, speculate_after_s=0.9,
-                              config=SegmenterConfig(min_window_s=0.5, pause_s=0.6))
-    updates: list[tuple[str, bool]] = []
-    st.on_update = lambda tr, complete: updates.append((tr.text, complete))
+    st, updates = listening(fake)
     feed(st, np.concatenate([speech, np.zeros(int(0.7 * RATE), np.float32)]))
     assert st.wait_idle(30)
     tr = st.finish()
