@@ -136,7 +136,10 @@ class Transcriber(Protocol):
 
 
 # --------------------------------------------------------------------------- judging
+#: A verified point's status. A backend may also say `contradicted` (the answer asserts the
+#: opposite); the policy then reports the point as missing with the flag `contradicted`.
 Status = Literal["covered", "partial", "missing"]
+RawStatus = Literal["covered", "partial", "missing", "contradicted"]
 
 
 class JudgeInfo(_Stored):
@@ -149,10 +152,19 @@ class RawVerdict(_Stored):
     """What a judge backend classifies for one point; code verifies and scores it."""
 
     point_id: str
-    status: Status
+    status: RawStatus
     evidence: str | None = None
     confidence: float | None = None
     rationale: str | None = None
+
+
+class Classification(_Stored):
+    """Everything one `Judge.classify` call found, returned as one value (nothing is left on the
+    judge object for the caller to read afterwards)."""
+
+    verdicts: list[RawVerdict]
+    info: JudgeInfo  # who really judged this answer (a fallback says so in its note)
+    probes: dict[str, str] = Field(default_factory=dict)  # point id → backend-phrased probe
 
 
 class PointVerdict(_Stored):
@@ -166,6 +178,7 @@ class PointVerdict(_Stored):
     evidence_span: tuple[int, int] | None = None  # character offsets in the transcript
     confidence: float | None = None
     note: str | None = None  # why a claimed credit was withdrawn, etc.
+    contradicted: bool = False  # the answer asserted the opposite (`evidence` quotes it)
 
 
 class Judgement(_Stored):
@@ -183,8 +196,10 @@ class Judgement(_Stored):
 
 @runtime_checkable
 class Judge(Protocol):
+    """A backend that classifies rubric points; `info` describes it before any answer."""
+
     info: JudgeInfo
 
-    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """Classify each rubric point for this answer (the backend never scores)."""
         ...
