@@ -18,7 +18,9 @@ class ExitStatus(enum.IntEnum):
     ERROR = 1
     USAGE = 2
     ENGINE_UNAVAILABLE = 3
+    HANGUP = 129  # SIGHUP (terminal closed): handled like Ctrl-C
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM: handled like Ctrl-C
 
 
 class InterviewerError(Exception):
@@ -49,6 +51,10 @@ class DataError(InterviewerError):
     """A stored file (session, dataset, audio) is unreadable or invalid."""
 
 
+class LockedError(InterviewerError):
+    """Another interviewer process holds the folder (a running session, a rejudge)."""
+
+
 class EngineUnavailable(InterviewerError):
     """An engine (TTS, audio device, ASR weights, LLM server) cannot be used here."""
 
@@ -61,3 +67,19 @@ class AudioDeviceError(EngineUnavailable):
 
 class ModelNotInstalled(EngineUnavailable):
     """Model weights are not provisioned; the hint says which command installs them."""
+
+
+def one_line_validation(err: object) -> str:
+    """The first problem of a pydantic `ValidationError` as `field: message (+N more)`.
+
+    pydantic's own text spans lines and links to its docs; users need the field.
+    """
+    errors = err.errors() if hasattr(err, "errors") else []
+    if not errors:
+        return str(err).splitlines()[0]
+    first = errors[0]
+    loc = ""
+    for part in first.get("loc", ()):
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{loc or '<top>'}: {first.get('msg', 'invalid')}{more}"

@@ -1,24 +1,35 @@
 """Session folders: `recordings/<session-id>/` with one WAV per take and `session.json`.
 
 `session.json` is rewritten atomically (temp file + fsync + rename) after every step, so a killed
-session always leaves a valid folder. Folders are private to the user (0700, files 0600).
-Session ids are validated so nothing outside the recordings root is ever opened.
+session always leaves a valid folder. Folders the program creates are 0700 and every file is 0600
+(`interviewer/fsutil.py`). Session ids are validated and symlinked session folders refused, so
+nothing outside the recordings root is ever opened. A process that writes a session (a running
+practice session, `rejudge`) holds an OS lock on its folder (`SessionStore.lock`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from interviewer.errors import DataError, UsageError
+from interviewer.errors import DataError, UsageError, one_line_validation
+from interviewer.fsutil import (
+    append_private,
+    ensure_private_dir,
+    folder_lock,
+    is_real_dir,
+    readable_by_others,
+    write_private,
+)
 from interviewer.protocols import Judgement, SpeechResult, Take, Transcript
 
 SCHEMA_VERSION = 1
@@ -26,7 +37,9 @@ _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # "allow": fields this version does not know (written by a newer version or by hand) are
+    # kept and written back, never silently dropped on a rewrite.
+    model_config = ConfigDict(extra="allow")
 
 
 class DeliveryMetrics(_M):
@@ -114,20 +127,25 @@ def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+def parse_session(path: Path, text: str) -> SessionRecord:
+    """Validate a session file's text; one-line `DataError` naming the file otherwise.
 
-
-def atomic_write(path: Path, data: str) -> None:
-    """Write-then-rename so readers (and a crash) only ever see a whole file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    Refuses a schema newer than this program knows: rewriting it could lose what it means.
+    """
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise DataError(f"{path}: corrupt session file (not JSON: {exc})") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: corrupt session file (not a JSON object)")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise DataError(f"{path}: session schema version {version} is newer than this program "
+                        f"understands ({SCHEMA_VERSION})", hint="upgrade interviewer")
+    try:
+        return SessionRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise DataError(f"{path}: corrupt session file: {one_line_validation(exc)}") from None
 
 
 class SessionStore:
@@ -137,32 +155,42 @@ class SessionStore:
         self.root = root
 
     def create(self, record: SessionRecord) -> Path:
-        _private_dir(self.root)
+        """Make the session's folder (0700; an existing root keeps its permissions) and save."""
+        ensure_private_dir(self.root)
         folder = self.root / record.id
-        _private_dir(folder)
+        ensure_private_dir(folder)
         self.save(record)
         return folder
+
+    def root_exposed(self) -> bool:
+        """True when the recordings root lets other users look inside (their folders are
+        still 0700, but the user may not expect sessions there)."""
+        return readable_by_others(self.root)
+
+    @contextmanager
+    def lock(self, session_id: str) -> Iterator[None]:
+        """Hold the session's folder lock; refuse at once if another process holds it."""
+        with folder_lock(self.folder(session_id), f"session {session_id}"):
+            yield
 
     def folder(self, session_id: str) -> Path:
         return self.root / session_id
 
     def save(self, record: SessionRecord) -> None:
         record.updated = now_iso()
-        atomic_write(self.folder(record.id) / "session.json",
-                     record.model_dump_json(indent=2, exclude_none=True))
+        write_private(self.folder(record.id) / "session.json",
+                      record.model_dump_json(indent=2, exclude_none=True))
 
     def log_llm_call(self, session_id: str, entry: dict[str, Any]) -> None:
         """Append one prompt/response record (audit trail of every LLM call)."""
-        path = self.folder(session_id) / "llm_calls.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        append_private(self.folder(session_id) / "llm_calls.jsonl",
+                       json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
     def ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()
-                      if _ID_RE.match(p.name) and (p / "session.json").is_file())
+                      if _ID_RE.match(p.name) and is_real_dir(p) and _session_file(p))
 
     def resolve(self, ref: str) -> str:
         """Session id from an id, `last`, or a path to a folder inside the root.
@@ -186,18 +214,36 @@ class SessionStore:
         else:
             raise UsageError(f"{ref!r} is not a session id (YYYYMMDD-HHMMSS-xxxx), a session "
                              "folder, or 'last'", hint="see `interviewer sessions`")
-        if not (self.folder(sid) / "session.json").is_file():
+        folder = self.folder(sid)
+        if folder.is_symlink() or (folder / "session.json").is_symlink():
+            raise UsageError(f"{folder}: session folder is a symbolic link (refused: it could "
+                             "lead outside the recordings root)")
+        if not _session_file(folder):
             raise UsageError(f"no session {sid!r} under {self.root}",
                              hint="see `interviewer sessions`")
         return sid
 
     def load(self, ref: str) -> SessionRecord:
-        sid = self.resolve(ref)
-        path = self.folder(sid) / "session.json"
+        """The session named by `ref` (see `resolve`); one-line `DataError` if unreadable."""
+        path = self.folder(self.resolve(ref)) / "session.json"
         try:
-            return SessionRecord.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValidationError, ValueError) as exc:
-            raise DataError(f"{path}: unreadable session file: {exc}") from exc
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: corrupt session file (not UTF-8 text)") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+        return parse_session(path, text)
+
+    def load_all(self, warn: Callable[[str], None]) -> list[SessionRecord]:
+        """Every readable session; each unreadable one is reported through `warn` and skipped
+        (one corrupt file must not stop `progress`, `export` or `--drill`)."""
+        records = []
+        for sid in self.ids():
+            try:
+                records.append(self.load(sid))
+            except (DataError, UsageError) as exc:
+                warn(f"skipping session {sid}: {exc}")
+        return records
 
     def audio_path(self, record: SessionRecord, name: str) -> Path:
         """Path of a take's audio file, refusing names that escape the session folder."""
@@ -206,3 +252,8 @@ class SessionStore:
         if path.parent != folder:
             raise DataError(f"{name!r}: audio path escapes the session folder")
         return path
+
+
+def _session_file(folder: Path) -> bool:
+    path = folder / "session.json"
+    return path.is_file() and not path.is_symlink()
