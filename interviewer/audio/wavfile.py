@@ -17,6 +17,8 @@ from types import TracebackType
 
 import numpy as np
 
+from interviewer.fsutil import ensure_private_dir, open_private, os_error
+
 HEADER_BYTES = 44
 _DATA_SIZE_OFFSET = 40
 _RIFF_SIZE_OFFSET = 4
@@ -57,11 +59,17 @@ class IncrementalWavWriter:
         self.sync_interval = sync_interval
         self.frames = 0
         self._data_bytes = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.path.parent)
+        # A take is the user's voice: 0600 like every file under their data (fsutil).
         # O_TRUNC: a take re-recorded to the same name must not keep the old tail.
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(self._fd, _header(sample_rate, channels, 0))
-        os.fsync(self._fd)
+        self._fd: int | None = open_private(self.path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(self._fd, _header(sample_rate, channels, 0))
+            os.fsync(self._fd)
+        except OSError as exc:
+            os.close(self._fd)
+            self._fd = None
+            raise os_error(exc, self.path, "write") from exc
         self._last_sync = time.monotonic()
 
     @property
@@ -78,11 +86,14 @@ class IncrementalWavWriter:
         if not data:
             return
         # Data first, sizes second: if we die between the two, the header is merely short.
-        os.lseek(self._fd, 0, os.SEEK_END)
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        try:
+            os.lseek(self._fd, 0, os.SEEK_END)
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+        except OSError as exc:  # disk full: one line naming the file; the header stays valid
+            raise os_error(exc, self.path, "write") from exc
         self._data_bytes += len(data)
         self.frames = self._data_bytes // (2 * self.channels)
         self._write_sizes()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from interviewer.errors import DataError, UsageError
+from interviewer.fsutil import copy_private, open_private
 from interviewer.protocols import ChunkCallback, Take
 
 BLOCK = 16_000 // 10  # 100 ms blocks, like a live recorder's callback
@@ -39,11 +39,12 @@ class FileRecorder:
         if audio.size == 0:
             raise DataError(f"{src}: empty audio file")
         if src.suffix.lower() == ".wav":
-            shutil.copyfile(src, path)
+            copy_private(src, path)  # 0600 like every take (see fsutil)
         else:
             import soundfile as sf
 
-            sf.write(str(path), audio, 16_000, subtype="PCM_16")
+            with open(open_private(path), "wb") as f:
+                sf.write(f, audio, 16_000, format="WAV", subtype="PCM_16")
         if on_chunk is not None:
             for i in range(0, audio.shape[0], BLOCK):
                 on_chunk(np.ascontiguousarray(audio[i : i + BLOCK]))
