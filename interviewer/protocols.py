@@ -165,6 +165,9 @@ class Classification(_Stored):
     verdicts: list[RawVerdict]
     info: JudgeInfo  # who really judged this answer (a fallback says so in its note)
     probes: dict[str, str] = Field(default_factory=dict)  # point id → backend-phrased probe
+    #: The backend reads negation and contradiction itself (a trained verifier); the policy then
+    #: skips its lexical denial rules, which would only second-guess it.
+    negation_aware: bool = False
 
 
 class PointVerdict(_Stored):

@@ -17,6 +17,7 @@ from interviewer.judge.guards import (
     last_mention_denied,
     point_denied,
     screen,
+    without_injection,
 )
 from interviewer.judge.text import content_words, find_span, split_sentences
 from interviewer.protocols import Judge, Judgement, PointVerdict, RawVerdict, Status, Transcript
@@ -41,12 +42,16 @@ def rubric_words(entry: BankEntry) -> list[str]:
 
 
 def verify(entry: BankEntry, transcript: str, raw: Iterable[RawVerdict],
-           blocked_by: list[str] | None = None) -> list[PointVerdict]:
+           blocked_by: list[str] | None = None, *,
+           lexical_denials: bool = True) -> list[PointVerdict]:
     """Turn backend proposals into verified verdicts, one per rubric point in rubric order.
 
     Credit (covered/partial) stands only if its evidence occurs verbatim in the transcript (up to
     case, whitespace and punctuation), says something beyond the question's own words and does
-    not mention the point only to deny it. Points the backend did not return are missing.
+    not mention the point only to deny it (the lexical denial rules run only with
+    `lexical_denials`: a backend that reads negation itself says so in its `Classification`).
+    A `contradicted` proposal is reported as missing with `contradicted=True` and the verified
+    quote that contradicts the point. Points the backend did not return are missing.
     """
     by_id: dict[str, RawVerdict] = {}
     for r in raw:
@@ -58,16 +63,22 @@ def verify(entry: BankEntry, transcript: str, raw: Iterable[RawVerdict],
                           confidence=v.confidence if v else None)
         if blocked_by:
             pv.note = GUARD_NOTES.get(blocked_by[0], blocked_by[0])
+        elif v is not None and v.status == "contradicted":
+            span = find_span(transcript, v.evidence) if v.evidence else None
+            if span is not None:
+                pv.contradicted, pv.evidence_span = True, span
+                pv.evidence = transcript[span[0]:span[1]]
+                pv.note = "the answer contradicts this point"
         elif v is not None and v.status != "missing":
             pv.status, pv.evidence, pv.evidence_span, pv.note = _check_credit(
-                entry, p, transcript, v.status, v.evidence)
+                entry, p, transcript, v.status, v.evidence, lexical_denials)
         out.append(pv)
     return out
 
 
 def _check_credit(entry: BankEntry, p: ExpectedPoint, transcript: str, status: Status,
-                  evidence: str | None) -> tuple[Status, str | None, tuple[int, int] | None,
-                                                 str | None]:
+                  evidence: str | None, lexical_denials: bool = True,
+                  ) -> tuple[Status, str | None, tuple[int, int] | None, str | None]:
     if not evidence or not content_words(evidence):
         return "missing", None, None, "credit withdrawn: no evidence quoted"
     span = find_span(transcript, evidence)
@@ -77,7 +88,7 @@ def _check_credit(entry: BankEntry, p: ExpectedPoint, transcript: str, status: S
     if adds_nothing_to_question(quote, entry.question.text, p.text):
         return "missing", None, None, "credit withdrawn: evidence only repeats the question"
     question = entry.question.text
-    if point_denied(quote, p.text, p.aliases, question) or last_mention_denied(
+    if lexical_denials and point_denied(quote, p.text, p.aliases, question) or last_mention_denied(
             transcript, p.text, p.aliases, question):
         return "missing", None, None, "credit withdrawn: the point is mentioned only to deny it"
     return status, quote, span, None
@@ -165,6 +176,8 @@ def build_feedback(entry: BankEntry, verdicts: list[PointVerdict]) -> tuple[list
         if v.status == "partial":
             strengths.append(f'{p.text} (partly): you said "{v.evidence}"')
             missed.append(f"Only partly covered: {_sentence(p.text)} {hint}")
+        elif v.contradicted:
+            missed.append(f'You said "{v.evidence}"; in fact: {_sentence(p.text)} {hint}')
         else:
             missed.append(f"Missed: {_sentence(p.text)} {hint}")
     return missed, strengths
@@ -185,17 +198,27 @@ def assess(judge: Judge, entry: BankEntry, transcript: str | Transcript,
     flags = screen(text, entry.question.text, rubric_words(entry), no_speech=no_speech)
     # A blocked answer never reaches the backend: nothing in it can earn credit, and an injection
     # attempt is never shown to an LLM.
-    asked_backend = not flags and bool(content_words(text))
-    raw = judge.classify(entry, text) if asked_backend else []
-    verdicts = verify(entry, text, raw, blocked_by=flags)
+    # Sentences addressed to the grader are blanked (offsets kept) and never shown to a backend;
+    # the rest of a real answer is judged as usual.
+    judged, _ = without_injection(text)
+    lexical = True
+    if not flags and content_words(judged):
+        found = judge.classify(entry, judged)
+        raw, info, probes = found.verdicts, found.info, found.probes
+        lexical = not found.negation_aware
+    else:
+        raw, info, probes = [], judge.info, {}
+    verdicts = verify(entry, judged, raw, blocked_by=flags, lexical_denials=lexical)
+    if judged != text and "injection_suspected" not in flags:
+        flags.append("injection_suspected")
+    if any(v.contradicted for v in verdicts):
+        flags.append("contradicted")
     withdrawn = [v for v in verdicts if v.note and v.note.startswith("credit withdrawn")]
     if any("deny" in (v.note or "") for v in withdrawn):
         flags.append("denied_keywords")
     if any("not found" in (v.note or "") for v in withdrawn):
         flags.append("evidence_not_found")
-    probes = getattr(judge, "last_probes", None)
-    follow_up, follow_up_id = choose_follow_up(entry, verdicts, asked_follow_ups,
-                                               probes if isinstance(probes, Mapping) else None)
+    follow_up, follow_up_id = choose_follow_up(entry, verdicts, asked_follow_ups, probes)
     missed, strengths = build_feedback(entry, verdicts)
     return Judgement(
         question_id=entry.id,
@@ -205,9 +228,7 @@ def assess(judge: Judge, entry: BankEntry, transcript: str | Transcript,
         follow_up_id=follow_up_id,
         missed_feedback=missed,
         strengths=strengths,
-        # An unasked backend's `info` may describe an earlier answer (an LLM's fallback note).
-        judge=(judge.info if asked_backend else getattr(judge, "base_info", judge.info)
-               ).model_copy(),
+        judge=info.model_copy(),  # who judged this very answer (a fallback says so)
         seconds=round(time.perf_counter() - t0, 4),
         flags=flags,
     )
