@@ -11,9 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from interviewer import __version__
 from interviewer.env import Environment
@@ -42,6 +46,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM/SIGHUP, raised in the main thread so they unwind exactly like Ctrl-C (the
+    session saves and marks itself interrupted)."""
+
+
+_SIGNAL_STATUS = {signal.SIGTERM: ExitStatus.TERMINATED, signal.SIGHUP: ExitStatus.HANGUP}
+
+
+@contextmanager
+def _signals_like_ctrl_c() -> Iterator[list[int]]:
+    """While the command runs, SIGTERM/SIGHUP raise `Terminated`; yields the signals seen.
+
+    Only the first signal raises: a second one during the clean-up must not cut the final save
+    short (kill -9 remains for a stuck process). Previous handlers are restored afterwards.
+    """
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        seen.append(signum)
+        if len(seen) == 1:
+            raise Terminated(signum)
+
+    old = {s: signal.signal(s, handler) for s in _SIGNAL_STATUS}
+    try:
+        yield seen
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit status (also used by tests with their own Environment)."""
     env = env or Environment()
@@ -52,6 +89,18 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if func is None:
         parser.print_help(env.stderr)
         return int(ExitStatus.USAGE)
+    with _signals_like_ctrl_c() as seen:
+        status = _run(func, args, env)
+    if seen:  # the command saved what it had; the status says which signal ended it
+        name = signal.Signals(seen[0]).name
+        if status != ExitStatus.INTERRUPTED:  # not already reported as an interruption
+            env.err(f"interviewer: stopped by {name}")
+        return int(_SIGNAL_STATUS[signal.Signals(seen[0])])
+    return status
+
+
+def _run(func: Any, args: argparse.Namespace, env: Environment) -> int:
+    """Run one command, turning every expected failure into one line and an exit status."""
     try:
         return int(func(args, env))
     except InterviewerError as exc:
@@ -59,11 +108,19 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             traceback.print_exc(file=env.stderr)
         env.err(f"interviewer: error: {exc}")
         return int(exc.exit_status)
-    except KeyboardInterrupt:
-        env.err("interviewer: interrupted")
+    except KeyboardInterrupt as exc:
+        how = f"stopped by {signal.Signals(exc.args[0]).name}" if isinstance(
+            exc, Terminated) else "interrupted"
+        env.err(f"interviewer: {how}")
         return int(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitStatus.OK)
+    except OSError as exc:  # a path the command did not expect to fail: still one line
+        if env.show_traceback:
+            traceback.print_exc(file=env.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        env.err(f"interviewer: error: {where}{exc.strerror or exc}")
+        return int(ExitStatus.ERROR)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interviewer.audio.endpoint import DEFAULT_MAX_S, DEFAULT_NO_ANSWER_S, DEFAULT_SILENCE_S
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus, UsageError
+from interviewer.fsutil import write_private
+
+if TYPE_CHECKING:  # engines and the session package load lazily (fast `--help`)
+    from interviewer.bank.models import BankEntry
+    from interviewer.protocols import Judge
+    from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
+
+    _Work = list[tuple[Turn, TakeRecord, BankEntry]]
 
 
 def register(sub: Any) -> None:
@@ -102,7 +110,11 @@ def _store(args: argparse.Namespace, env: Environment):  # type: ignore[no-untyp
 def cmd_practice(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.session.run import run_practice
 
-    return run_practice(args, env, _store(args, env))
+    store = _store(args, env)
+    if store.root.is_dir() and store.root_exposed():  # never chmod-ed: it is not ours
+        env.err(f"warning: {store.root} is readable by other users (each session folder "
+                "inside is still private, 0700)")
+    return run_practice(args, env, store)
 
 
 def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -134,22 +146,48 @@ def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.factory import make_judge
-    from interviewer.judge.policy import assess
-    from interviewer.session.loop import drain_llm_log
 
     store = _store(args, env)
-    rec = store.load(args.session)
+    sid = store.resolve(args.session)
+    with store.lock(sid):  # a running session would overwrite the new verdicts
+        rec = store.load(sid)
+        work = _rejudgeable(rec, env)
+        judge = make_judge(backend=args.backend, model=args.model)
+        env.err(f"judge: {judge.info.backend} ({judge.info.model})"
+                + (f" — {judge.info.note}" if judge.info.note else ""))
+        n = _rejudge(rec, work, judge, store, env)
+    env.err(f"re-judged {n} answer(s) in {rec.id}")
+    return ExitStatus.OK
+
+
+def _rejudgeable(rec: SessionRecord, env: Environment) -> _Work:
+    """(turn, take, bank entry) for every stored answer; questions no longer in the bank are
+    skipped with a warning (their transcripts and verdicts stay as stored)."""
     bank = env.load_bank()
-    judge = make_judge(backend=args.backend, model=args.model)
-    env.err(f"judge: {judge.info.backend} ({judge.info.model})"
-            + (f" — {judge.info.note}" if judge.info.note else ""))
-    asked: set[str] = set()
-    n = 0
+    work = []
     for turn in rec.turns:
         take = turn.final_take
         if take is None or take.transcript is None or take.status == "no_answer":
             continue
-        entry = bank.get(turn.question_id)
+        entry = bank.entries.get(turn.question_id)
+        if entry is None:
+            env.err(f"warning: turn {turn.index + 1}: question {turn.question_id!r} is no "
+                    "longer in the bank; skipped (its stored verdicts are kept)")
+            continue
+        work.append((turn, take, entry))
+    return work
+
+
+def _rejudge(rec: SessionRecord, work: _Work, judge: Judge, store: SessionStore,
+             env: Environment) -> int:
+    """Judge each answer again, appending the new verdict (old ones kept) and saving."""
+    from interviewer.judge.policy import assess
+    from interviewer.session.loop import drain_llm_log
+
+    asked: set[str] = set()
+    n = 0
+    for turn, take, entry in work:
+        assert take.transcript is not None  # _rejudgeable keeps transcribed takes only
         j = assess(judge, entry, take.transcript.text, asked | {entry.question.text})
         take.judgements.append(j)
         take.status = "judged"
@@ -160,8 +198,7 @@ def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.out(f"turn {turn.index + 1}: {j.score:.0%}"
                 + (f" (was {old:.0%})" if old is not None else ""))
         store.save(rec)
-    env.err(f"re-judged {n} answer(s) in {rec.id}")
-    return ExitStatus.OK
+    return n
 
 
 def cmd_replay(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -189,7 +226,7 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
         bank = None
     text = render(rec, store, args.format, bank)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_private(args.output, text)  # a report quotes the user's answers: 0600
         env.err(f"wrote {args.output}")
     else:
         env.out(text)
@@ -200,7 +237,7 @@ def _progress(args: argparse.Namespace, env: Environment):  # type: ignore[no-un
     from interviewer.session.progress import compute_progress
 
     store = _store(args, env)
-    records = [store.load(sid) for sid in store.ids()]
+    records = store.load_all(lambda msg: env.err(f"warning: {msg}"))
     bank = env.load_bank()
     return compute_progress(records, bank), bank
 
@@ -249,6 +286,6 @@ def cmd_export(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise UsageError("no missed points to export yet")
     lines = ["#separator:tab", "#html:true"] + [
         f"{f.replace(chr(9), ' ')}\t{b.replace(chr(9), ' ')}" for f, b in rows]
-    args.anki.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_private(args.anki, "\n".join(lines) + "\n")
     env.out(f"wrote {len(rows)} card(s) to {args.anki}")
     return ExitStatus.OK
