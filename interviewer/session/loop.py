@@ -69,10 +69,12 @@ class PracticeSession:
     def run(self) -> SessionRecord:
         """Ask every remaining planned question; Ctrl-C ends cleanly with everything saved."""
         try:
+            self._resume_follow_up()
             for qid in self.record.remaining():
                 if self._quit:
                     break
-                self.ask_question(self.entries[qid])
+                if qid in self.entries:  # absent: removed from the bank (the caller warned)
+                    self.ask_question(self.entries[qid])
             self.record.status = "interrupted" if self._quit else "completed"
             self._settle_refinements(REFINE_FINAL_WAIT_S)
         except KeyboardInterrupt:
@@ -87,7 +89,12 @@ class PracticeSession:
         judgement = self._ask_and_answer(turn, entry, intro=f"Question: {entry.question.text}")
         if judgement is None:
             return
-        for _ in range(self.max_follow_ups):
+        self._follow_ups(turn, entry, judgement, self.max_follow_ups)
+
+    def _follow_ups(self, turn: Turn, entry: BankEntry, judgement: Judgement | None,
+                    budget: int) -> None:
+        """Ask up to `budget` follow-ups aimed at the gaps, then close the question."""
+        for _ in range(budget):
             if self._quit or judgement is None or not judgement.follow_up:
                 break
             fu = self._new_turn(entry.id, judgement.follow_up, "follow_up", parent=turn.index,
@@ -96,6 +103,22 @@ class PracticeSession:
             self.store.save(self.record)
             judgement = self._ask_and_answer(fu, entry, intro=f"Follow-up: {fu.text}")
         self._close_question(turn)
+
+    def _resume_follow_up(self) -> None:
+        """On resume, ask again a follow-up left unanswered when the session stopped: its main
+        question counts as done, so `remaining()` alone would skip it."""
+        last = self.record.turns[-1] if self.record.turns else None
+        if (last is None or last.kind != "follow_up" or last.skipped or last.parent is None
+                or (last.final_take and last.final_take.status in ("judged", "no_answer"))
+                or last.question_id not in self.entries):
+            return
+        entry, main = self.entries[last.question_id], self.record.turns[last.parent]
+        asked = sum(1 for t in self.record.turns
+                    if t.kind == "follow_up" and t.parent == main.index)
+        judgement = self._ask_and_answer(last, entry, intro=f"Follow-up: {last.text}")
+        if judgement is None:
+            return
+        self._follow_ups(main, entry, judgement, self.max_follow_ups - asked)
 
     # ------------------------------------------------------------------ one turn
     def _new_turn(self, qid: str, text: str, kind: str, *, parent: int | None = None,
@@ -142,7 +165,14 @@ class PracticeSession:
         self.timings.append(timing)
         self._spec = None
         if self.engines.recorder is None:  # --text
-            answer = self.ui.read_answer()
+            try:
+                answer = self.ui.read_answer()
+            except KeyboardInterrupt:
+                # Keep the lines typed so far as a partial take: stored, not judged (status
+                # "recorded"), so `--resume` asks this turn again.
+                if typed := self.ui.typed_so_far():
+                    rec.typed_answer, rec.status = typed, "recorded"
+                raise
             if answer is None:
                 self._quit = True
                 rec.status = "no_answer"

@@ -4,6 +4,7 @@ background), run the loop, print where everything was saved."""
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 from typing import Any
 
 from interviewer.bank.models import BankEntry
@@ -17,7 +18,7 @@ from interviewer.session.ui import Console, stream_is_tty
 
 #: Settings stored with a session so `--resume` continues it the same way.
 _KEPT = ("max_follow_ups", "silence", "max_s", "no_answer_timeout", "text", "answers_from",
-         "no_tts", "asr", "asr_model", "judge", "judge_model", "voice", "rate")
+         "no_tts", "asr", "asr_model", "judge", "judge_model", "voice", "rate", "tts")
 
 
 def _prompt_for(entry: BankEntry) -> str | None:
@@ -31,9 +32,19 @@ def _prompt_for(entry: BankEntry) -> str | None:
 
 
 def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore) -> ExitStatus:
+    """Run (or resume) a session, holding its folder lock until the end (`rejudge` of a running
+    session would otherwise be overwritten by the session's next save)."""
+    with ExitStack() as hold:
+        return _run_practice(args, env, store, hold)
+
+
+def _run_practice(args: argparse.Namespace, env: Environment, store: SessionStore,
+                  hold: ExitStack) -> ExitStatus:
     bank = env.load_bank()
     if args.resume:
-        record = store.load(args.resume)
+        sid = store.resolve(args.resume)
+        hold.enter_context(store.lock(sid))
+        record = store.load(sid)
         for k, v in record.settings.items():
             if k in _KEPT:
                 setattr(args, k, v if k != "answers_from" or v is None else __import__(
@@ -45,7 +56,8 @@ def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore
         if args.drill:
             from interviewer.session.progress import compute_progress
 
-            drill = compute_progress([store.load(s) for s in store.ids()], bank).drill_order()
+            drill = compute_progress(store.load_all(lambda m: env.err(f"warning: {m}")),
+                                     bank).drill_order()
             if not drill:
                 env.err("nothing is due for drilling yet: picking questions as usual")
         picked = select_questions(bank, question_ids=args.question, topic=args.topic,
@@ -56,13 +68,18 @@ def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore
         record = SessionRecord(id=new_session_id(), created=now_iso(), updated=now_iso(),
                                plan=[e.id for e in picked], settings=settings)
         store.create(record)
-    entries = {qid: bank.get(qid) for qid in record.plan}
+        hold.enter_context(store.lock(record.id))
+    entries = {qid: bank.entries[qid] for qid in record.plan if qid in bank.entries}
+    for qid in record.plan:
+        if qid not in entries:  # removed from the bank since: the loop skips it
+            env.err(f"warning: question {qid!r} is no longer in the bank; skipped")
 
     console = Console(env.stdin, env.stdout, env.stderr, interactive=env.stdin_isatty,
                       live=stream_is_tty(env.stderr))
     speaker = make_speaker(no_tts=args.no_tts, voice=args.voice, rate=args.rate,
-                           output_device=args.output_device)
-    record.engines["tts"] = "print" if args.no_tts else "pyttsx3"
+                           output_device=args.output_device, tts=getattr(args, "tts", None),
+                           models_dir=env.models_dir)
+    record.engines["tts"] = getattr(speaker, "engine", "print")
     # Engines load on background threads once the first question has started playing.
     gate = getattr(speaker, "started", None)
     # `refine`: with the offline LLM, the follow-up comes from a fast first pass and the LLM's

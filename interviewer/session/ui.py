@@ -19,6 +19,7 @@ class Console:
         self.live = live  # stderr is a terminal: redraw one status line in place
         self._lock = threading.Lock()
         self._last_len = 0
+        self._typed: list[str] = []  # lines of the answer being typed (kept on Ctrl-C)
 
     def status(self, text: str) -> None:
         """Update the status line (asking / listening / transcribing / judging)."""
@@ -62,12 +63,17 @@ class Console:
         if self.interactive:
             self.err.write("Your answer (finish with an empty line):\n")
             self.err.flush()
-            lines = []
+            lines = self._typed = []
             while (line := self.stdin.readline()) not in ("", "\n"):
                 lines.append(line.rstrip("\n"))
             return " ".join(lines).strip() if lines or line == "\n" else None
         line = self.stdin.readline()
         return line.strip() if line else None
+
+
+    def typed_so_far(self) -> str:
+        """The lines of the last typed answer entered so far (what Ctrl-C must not lose)."""
+        return " ".join(self._typed).strip()
 
 
 class Elapsed:
