@@ -69,6 +69,14 @@ class ModelNotInstalled(EngineUnavailable):
     """Model weights are not provisioned; the hint says which command installs them."""
 
 
+def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """A pydantic error location as `questions[2].points[0].text`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top>"
+
+
 def one_line_validation(err: object) -> str:
     """The first problem of a pydantic `ValidationError` as `field: message (+N more)`.
 
@@ -77,9 +85,5 @@ def one_line_validation(err: object) -> str:
     errors = err.errors() if hasattr(err, "errors") else []
     if not errors:
         return str(err).splitlines()[0]
-    first = errors[0]
-    loc = ""
-    for part in first.get("loc", ()):
-        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{loc or '<top>'}: {first.get('msg', 'invalid')}{more}"
+    return f"{field_path(errors[0].get('loc', ()))}: {errors[0].get('msg', 'invalid')}{more}"

@@ -24,6 +24,15 @@ _BULLET = re.compile(r"^\s*[-*•]\s+(.+)$")
 _SECTION = re.compile(r"^\d+\.\s+([A-Z].{2,80})$")
 _EXPECT = re.compile(r"^(expected strong answer|expectations|expected points?)\b", re.I)
 _FOLLOW = re.compile(r"^follow[- ]?ups?\b", re.I)
+# Terminal escape sequences (CSI/OSC/other ESC forms) and C0/C1 control characters other than
+# tab and newline: a pasted document must not smuggle them into questions read on a terminal.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without ANSI escape sequences and control characters (tabs become spaces)."""
+    return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n"))).replace("\t", " ")
 
 
 @dataclass
@@ -52,7 +61,7 @@ def _sentences(text: str) -> list[str]:
 def parse_document(path: Path, default_topic: str = "imported") -> list[Draft]:
     """Parse one document; raises DataError when no recognised question is found."""
     try:
-        lines = [ln.rstrip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        lines = [ln.rstrip() for ln in clean_text(path.read_text(encoding="utf-8")).splitlines()]
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read as UTF-8 text: {exc}") from exc
     name = path.name

@@ -1,13 +1,14 @@
 """Load `question_bank/` and `rubrics/` YAML files into validated `BankEntry` objects.
 
 Errors name the file and the field (`rubrics/x.yaml: rubrics[2].points[0].text: ...`) so a user
-editing a file by hand can find the problem at once.
+editing a file by hand can find the problem at once. Files are read defensively: a size cap, UTF-8
+only, duplicate keys refused (YAML's "last one wins" hides typos), and the parsed data may not
+expand far beyond the file (YAML aliases can turn kilobytes into gigabytes) nor hold huge fields.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,37 +18,93 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from interviewer.bank.models import BankEntry, Question, QuestionFile, Rubric, RubricFile
-from interviewer.errors import BankError, UsageError
+from interviewer.errors import BankError, InterviewerError, UsageError, field_path
+from interviewer.fsutil import ensure_private_dir, write_private
 
 M = TypeVar("M", bound=BaseModel)
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's C loader parses the whole bank ~10x faster than the pure-Python one.
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Largest bank/rubric file read (the biggest shipped file is ~60 KB).
+MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Longest single text field (the longest shipped reference answer is ~1 000 characters).
+MAX_FIELD_CHARS = 20_000
+#: Parsed data may hold at most this many times the file's characters (plus a small allowance):
+#: more means YAML aliases are multiplying it.
+MAX_EXPANSION = 4
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<top>"
+class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
+    """The safe loader, refusing duplicate keys in a mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
 
 
 def format_validation_error(path: Path | str, err: ValidationError) -> list[str]:
     """One `file: field: message` line per problem pydantic found."""
-    return [f"{path}: {_loc(e['loc'])}: {e['msg']}" for e in err.errors()]
+    return [f"{path}: {field_path(e['loc'])}: {e['msg']}" for e in err.errors()]
 
 
-def read_yaml(path: Path) -> Any:
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BankError(f"{path}: {size} bytes; bank files are limited to "
+                            f"{MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        raw = path.read_bytes()
     except OSError as exc:
         raise BankError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        # libyaml's C loader parses the whole bank ~10x faster than the pure-Python one.
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BankError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); save the file as "
+                        "UTF-8") from None
+
+
+def check_expansion(path: Path, data: Any, text_chars: int) -> None:
+    """Refuse parsed data far larger than its file (alias amplification) or with a field over
+    `MAX_FIELD_CHARS`. Walks shared (aliased) objects each time they occur, stopping as soon as
+    the budget is spent, so a billion-laughs file costs a bounded amount of work."""
+    budget = MAX_EXPANSION * text_chars + 65_536
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        item, where = stack.pop()
+        budget -= 1
+        if isinstance(item, str):
+            if len(item) > MAX_FIELD_CHARS:
+                raise BankError(f"{path}: {where or '<top>'}: {len(item)} characters; a field "
+                                f"may hold at most {MAX_FIELD_CHARS}")
+            budget -= len(item)
+        elif isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+        if budget < 0:
+            raise BankError(f"{path}: expands to far more data than the file holds (YAML "
+                            "aliases?); refused")
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one bank file (size-capped, UTF-8, no duplicate keys, bounded expansion)."""
+    text = _read_text(path)
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise BankError(f"{path}{where}: invalid YAML: {problem}") from exc
+        raise BankError(f"{path}{where}: invalid YAML: {problem}") from None
+    check_expansion(path, data, len(text))
+    return data
 
 
 class ParseCache:
@@ -84,12 +141,10 @@ class ParseCache:
         if self.path is None or not self.dirty:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-            tmp.write_text(json.dumps(self.entries, default=str), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a read-only home only costs start-up time
+            ensure_private_dir(self.path.parent)
+            write_private(self.path, json.dumps(self.entries, default=str))
+        except InterviewerError:
+            pass  # a read-only or full home only costs start-up time
 
 
 def parse_file(path: Path, model: type[M], cache: ParseCache | None = None) -> M:

@@ -15,6 +15,7 @@ import yaml
 
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus, UsageError
+from interviewer.fsutil import ensure_private_dir, write_private
 
 
 def register(sub: Any) -> None:
@@ -49,6 +50,8 @@ def register(sub: Any) -> None:
     imp.add_argument("--out", type=Path, default=Path("drafts"),
                      help="folder for the drafts (question_bank/ and rubrics/ inside)")
     imp.add_argument("--topic", default="imported", help="topic when the document has none")
+    imp.add_argument("--force", action="store_true",
+                     help="overwrite drafts an earlier import wrote (refused otherwise)")
     imp.set_defaults(func=cmd_import)
 
 
@@ -151,12 +154,18 @@ def cmd_import(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for f in args.files:
         drafts.extend(parse_document(f, args.topic))
     files = to_bank_files(drafts)
-    for topic, (qf, rf) in files.items():
-        for sub, data in (("question_bank", qf), ("rubrics", rf)):
-            path = args.out / sub / topic / "imported.yaml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100),
-                            encoding="utf-8")
+    outputs = {args.out / sub / topic / "imported.yaml": data
+               for topic, (qf, rf) in files.items()
+               for sub, data in (("question_bank", qf), ("rubrics", rf))}
+    existing = [p for p in outputs if p.exists()]
+    if existing and not args.force:  # checked before writing anything: all or nothing
+        raise UsageError(f"{existing[0]} exists (an earlier import?); not overwritten"
+                         + (f" (+{len(existing) - 1} more)" if len(existing) > 1 else ""),
+                         hint="choose another --out, or --force to overwrite")
+    for path, data in outputs.items():
+        ensure_private_dir(path.parent)
+        write_private(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True,
+                                           width=100))
     short = sum(1 for d in drafts if len(d.points) < 3)
     env.out(f"drafted {len(drafts)} question(s) in {len(files)} topic(s) under {args.out}/")
     if short:
