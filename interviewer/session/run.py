@@ -18,7 +18,7 @@ from interviewer.session.ui import Console, stream_is_tty
 
 #: Settings stored with a session so `--resume` continues it the same way.
 _KEPT = ("max_follow_ups", "silence", "max_s", "no_answer_timeout", "text", "answers_from",
-         "no_tts", "asr", "asr_model", "judge", "judge_model", "voice", "rate", "tts")
+         "no_tts", "asr", "asr_model", "judge", "judge_model", "voice", "rate")
 
 
 def _prompt_for(entry: BankEntry) -> str | None:
@@ -77,9 +77,8 @@ def _run_practice(args: argparse.Namespace, env: Environment, store: SessionStor
     console = Console(env.stdin, env.stdout, env.stderr, interactive=env.stdin_isatty,
                       live=stream_is_tty(env.stderr))
     speaker = make_speaker(no_tts=args.no_tts, voice=args.voice, rate=args.rate,
-                           output_device=args.output_device, tts=getattr(args, "tts", None),
-                           models_dir=env.models_dir)
-    record.engines["tts"] = getattr(speaker, "engine", "print")
+                           output_device=args.output_device)
+    record.engines["tts"] = "print" if args.no_tts else "pyttsx3"
     # Engines load on background threads once the first question has started playing.
     gate = getattr(speaker, "started", None)
     # `refine`: with the offline LLM, the follow-up comes from a fast first pass and the LLM's
