@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from interviewer.judge.llm_log import ExchangeSink
 from interviewer.protocols import Judge, Player, Recorder, Speaker, Transcriber
 
 T = TypeVar("T")
@@ -92,7 +93,10 @@ def make_transcriber(*, engine: str, model: str, models_dir: Path,
     return build(engine=engine, model=model, threads=threads, models_dir=models_dir)
 
 
-def make_judge(*, backend: str, model: str | None = None, refine: bool = False) -> Judge:
+def make_judge(*, backend: str, model: str | None = None, refine: bool = False,
+               log: ExchangeSink | None = None) -> Judge:
+    """The judge backend; `log` receives every LLM exchange (the session's llm_calls.jsonl)."""
     from interviewer.judge import make_judge as build
+    from interviewer.judge.llm_log import NULL_SINK
 
-    return build(backend=backend, model=model, refine=refine)
+    return build(backend=backend, model=model, refine=refine, log=log or NULL_SINK)

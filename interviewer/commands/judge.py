@@ -1,4 +1,5 @@
-"""`interviewer judge` (grade one answer) and `interviewer eval judge` (measure the judge).
+"""`interviewer judge` (grade one answer, or many with `--batch`) and `interviewer eval judge`
+(measure the judge).
 
 Both import the judge engines inside the command function only, so building the CLI parser
 never loads torch or contacts a server.
@@ -12,20 +13,26 @@ import json
 from pathlib import Path
 from typing import Any
 
-from interviewer.env import Environment
-from interviewer.errors import DataError, ExitStatus, UsageError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-BACKENDS = ("auto", "embedded", "ollama", "llama-cpp", "fused")  # no engine import here
+from interviewer.env import Environment
+from interviewer.errors import DataError, ExitStatus, InterviewerError, UsageError
+from interviewer.judge import BACKENDS, JUDGE_HELP  # names only: no engine is imported
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `judge` and `eval judge` to the CLI."""
-    p = sub.add_parser("judge", help="grade one answer against a rubric",
+    p = sub.add_parser("judge", help="grade one answer (or many) against a rubric",
                        description="Grade one answer point by point. Reads a JSON object "
                        '{"question", "expected_points", "answer"} from stdin, or use '
-                       "--question-id with --answer-file for a banked question.")
+                       "--question-id with --answer-file for a banked question. With --batch, "
+                       "reads one such object per line (JSON Lines) and writes one JSON result "
+                       "per line in the same order; a bad line gives "
+                       '{"line": N, "error": "..."} and the run goes on (exit 1 at the end).')
     _backend_args(p)
     p.add_argument("--format", choices=("json", "text"), default="text")
+    p.add_argument("--batch", action="store_true",
+                   help="JSON Lines in, JSON Lines out (engines loaded once)")
     p.add_argument("--question-id", metavar="ID", help="a question id from the bank")
     p.add_argument("--answer-file", metavar="FILE", help="the answer text ('-' for stdin)")
     p.set_defaults(func=run_judge)
@@ -61,14 +68,14 @@ def _eval_subparsers(sub: argparse._SubParsersAction) -> argparse._SubParsersAct
 
 
 def _backend_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="auto (Ollama if it answers and has the model, else embedded)")
-    p.add_argument("--model", metavar="M", help="Ollama model (default qwen2.5:7b-instruct)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help=JUDGE_HELP)
+    p.add_argument("--model", metavar="M", help="LLM model: Ollama (default "
+                   "qwen2.5:7b-instruct), the OpenAI-compatible server's (default: the one it "
+                   "serves) or a GGUF file for llama-cpp/fused")
 
 
 # ----------------------------------------------------------------------------- judge
 def _read_request(args: argparse.Namespace, env: Environment) -> tuple[Any, str]:
-    from interviewer.judge.dataset import adhoc_entry
 
     if args.question_id:
         if not args.answer_file:
@@ -85,21 +92,51 @@ def _read_request(args: argparse.Namespace, env: Environment) -> tuple[Any, str]
     if env.stdin_isatty:
         raise UsageError('send {"question", "expected_points", "answer"} as JSON on stdin',
                          hint="or use --question-id ID --answer-file FILE")
+    return parse_request(env.stdin.read(), "stdin")
+
+
+class JudgeRequest(BaseModel):
+    """One answer to grade: the stdin contract of `interviewer judge` (one line of `--batch`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    question: str
+    expected_points: list[str]
+    answer: str
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must be a non-empty string")
+        return v
+
+    @field_validator("expected_points")
+    @classmethod
+    def _points(cls, v: list[str]) -> list[str]:
+        if not v or not all(x.strip() for x in v):
+            raise ValueError("must be a non-empty list of non-empty strings")
+        return [x.strip() for x in v]
+
+
+def parse_request(text: str, where: str) -> tuple[Any, str]:
+    """(entry, answer) from one JSON request; DataError naming `where` and the field."""
+    from interviewer.judge.dataset import adhoc_entry
+
     try:
-        req = json.loads(env.stdin.read())
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"stdin: invalid JSON: {exc.msg} at line {exc.lineno}") from exc
-    if not isinstance(req, dict):
-        raise DataError("stdin: expected a JSON object")
-    q, pts, ans = req.get("question"), req.get("expected_points"), req.get("answer")
-    if not isinstance(q, str) or not q.strip():
-        raise DataError("stdin: field 'question' must be a non-empty string")
-    if not isinstance(pts, list) or not pts or not all(isinstance(x, str) and x.strip()
-                                                       for x in pts):
-        raise DataError("stdin: field 'expected_points' must be a non-empty list of strings")
-    if not isinstance(ans, str):
-        raise DataError("stdin: field 'answer' must be a string")
-    return adhoc_entry(q, [x.strip() for x in pts], templated_follow_ups=True), ans
+        raise DataError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(raw, dict):
+        raise DataError(f"{where}: expected a JSON object")
+    try:
+        req = JudgeRequest.model_validate(raw, strict=True)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        field = ".".join(str(x) for x in e["loc"]) or "<object>"
+        msg = e["msg"].removeprefix("Value error, ")
+        raise DataError(f"{where}: field {field!r}: {msg}") from exc
+    return adhoc_entry(req.question, req.expected_points, templated_follow_ups=True), req.answer
 
 
 def judgement_json(j: Any) -> dict[str, Any]:
@@ -116,7 +153,9 @@ def judgement_json(j: Any) -> dict[str, Any]:
 
 
 def run_judge(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    """Grade one answer and print the verdicts."""
+    """Grade one answer (or, with --batch, one per input line) and print the verdicts."""
+    if args.batch:
+        return run_batch(args, env)
     entry, answer = _read_request(args, env)
     from interviewer.judge import make_judge
     from interviewer.judge.policy import assess
@@ -139,6 +178,37 @@ def run_judge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if j.follow_up:
         env.out(f"follow-up: {j.follow_up}")
     return ExitStatus.OK
+
+
+def run_batch(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """JSON Lines in, one JSON result per line out, same order; the judge is built once.
+
+    Blank lines are skipped. A bad line (invalid JSON, a missing field, a judge error) yields
+    `{"line": N, "error": "..."}` on its output line and the run goes on; exit 1 at the end if
+    any line failed.
+    """
+    if args.question_id or args.answer_file:
+        raise UsageError("--batch reads JSON Lines on stdin; drop --question-id/--answer-file")
+    if env.stdin_isatty:
+        raise UsageError("--batch reads one JSON request per line on stdin")
+    from interviewer.judge import make_judge
+    from interviewer.judge.policy import assess
+
+    judge = make_judge(args.backend, args.model)
+    failed = 0
+    for n, line in enumerate(env.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            entry, answer = parse_request(line, f"line {n}")
+            out = judgement_json(assess(judge, entry, answer))
+        except InterviewerError as exc:
+            failed += 1
+            out = {"line": n, "error": str(exc)}
+        env.out(json.dumps(out, ensure_ascii=False))
+    if failed:
+        env.err(f"{failed} line(s) failed")
+    return ExitStatus.ERROR if failed else ExitStatus.OK
 
 
 # ----------------------------------------------------------------------------- eval judge

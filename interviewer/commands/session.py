@@ -11,6 +11,7 @@ from interviewer.audio.endpoint import DEFAULT_MAX_S, DEFAULT_NO_ANSWER_S, DEFAU
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus, UsageError
 from interviewer.fsutil import write_private
+from interviewer.judge import BACKENDS, JUDGE_HELP
 
 if TYPE_CHECKING:  # engines and the session package load lazily (fast `--help`)
     from interviewer.bank.models import BankEntry
@@ -50,10 +51,9 @@ def register(sub: Any) -> None:
     p.add_argument("--asr", default="faster-whisper", choices=["openai-whisper", "faster-whisper"],
                    help="speech recogniser (default faster-whisper: same accuracy, ~2x faster)")
     p.add_argument("--asr-model", default="tiny.en")
-    p.add_argument("--judge", default="auto",
-                   choices=["auto", "embedded", "ollama", "llama-cpp", "fused"],
-                   help="auto = Ollama when it answers, else the offline embedded judge; "
-                        "llama-cpp/fused (offline LLM) review each answer in the background")
+    p.add_argument("--judge", default="auto", choices=BACKENDS,
+                   help=JUDGE_HELP + "; llama-cpp/fused (offline LLM) review each answer in "
+                        "the background")
     p.add_argument("--judge-model")
     p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
     p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")
@@ -66,8 +66,7 @@ def register(sub: Any) -> None:
 
     r = sub.add_parser("rejudge", help="judge stored transcripts again, keeping old judgements")
     r.add_argument("session")
-    r.add_argument("--backend", default="auto",
-                   choices=["auto", "embedded", "ollama", "llama-cpp", "fused"])
+    r.add_argument("--backend", default="auto", choices=BACKENDS, help=JUDGE_HELP)
     r.add_argument("--model")
     r.add_argument("--out", type=Path)
     r.set_defaults(func=cmd_rejudge)
@@ -146,13 +145,15 @@ def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.factory import make_judge
+    from interviewer.judge.llm_log import JsonlSink
 
     store = _store(args, env)
     sid = store.resolve(args.session)
     with store.lock(sid):  # a running session would overwrite the new verdicts
         rec = store.load(sid)
         work = _rejudgeable(rec, env)
-        judge = make_judge(backend=args.backend, model=args.model)
+        judge = make_judge(backend=args.backend, model=args.model,
+                           log=JsonlSink(store.folder(rec.id) / "llm_calls.jsonl"))
         env.err(f"judge: {judge.info.backend} ({judge.info.model})"
                 + (f" — {judge.info.note}" if judge.info.note else ""))
         n = _rejudge(rec, work, judge, store, env)
@@ -182,7 +183,6 @@ def _rejudge(rec: SessionRecord, work: _Work, judge: Judge, store: SessionStore,
              env: Environment) -> int:
     """Judge each answer again, appending the new verdict (old ones kept) and saving."""
     from interviewer.judge.policy import assess
-    from interviewer.session.loop import drain_llm_log
 
     asked: set[str] = set()
     n = 0
@@ -192,8 +192,6 @@ def _rejudge(rec: SessionRecord, work: _Work, judge: Judge, store: SessionStore,
         take.judgements.append(j)
         take.status = "judged"
         n += 1
-        for call in drain_llm_log(judge):
-            store.log_llm_call(rec.id, call)
         old = take.judgements[-2].score if len(take.judgements) > 1 else None
         env.out(f"turn {turn.index + 1}: {j.score:.0%}"
                 + (f" (was {old:.0%})" if old is not None else ""))

@@ -28,7 +28,7 @@ from interviewer.bank.models import BankEntry, ExpectedPoint
 from interviewer.errors import ModelNotInstalled
 from interviewer.judge.guards import last_mention_denied, point_denied
 from interviewer.judge.text import clauses, content_words, split_sentences, tokenize
-from interviewer.protocols import JudgeInfo, RawVerdict, Status
+from interviewer.protocols import Classification, JudgeInfo, RawVerdict, Status
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 #: Chosen by leave-one-question-out cross-validation on the dev set's train questions (F1 .77 for
@@ -265,7 +265,7 @@ class EmbeddedJudge:
         }
         return PointScore(p.id, feats, spans[best])
 
-    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """One verdict per point, with the supporting span of the transcript as evidence."""
         out = []
         for ps in self.score(entry, transcript):
@@ -276,4 +276,4 @@ class EmbeddedJudge:
                 evidence = transcript[ps.span[0] : ps.span[1]]
             out.append(RawVerdict(point_id=ps.point_id, status=status, evidence=evidence,
                                   confidence=round(prob, 4)))
-        return out
+        return Classification(verdicts=out, info=self.info.model_copy())

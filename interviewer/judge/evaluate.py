@@ -21,6 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from interviewer.judge.calibration import (
+    Objective,
+    best_threshold,
+    covered_threshold,
+    logistic_fit,
+)
 from interviewer.judge.dataset import Item
 from interviewer.protocols import Judge, Status
 
@@ -120,43 +126,6 @@ def run(judge: Judge, items: Sequence[Item],
 
 
 # ----------------------------------------------------------------------------- calibration
-def _logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
-    """L2-regularised logistic regression by Newton's method; last weight is the bias."""
-    xb = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(xb.shape[1])
-    reg = l2 * np.diag(np.r_[np.ones(xb.shape[1] - 1), 0.0])
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-(xb @ w)))
-        grad = xb.T @ (p - y) + reg @ w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
-
-
-def _cuts(scores: np.ndarray) -> np.ndarray:
-    """Candidate thresholds: midpoints between distinct scores (robust to rounding)."""
-    u = np.unique(scores)
-    return np.r_[u[0] - 1e-3, (u[:-1] + u[1:]) / 2] if len(u) else np.array([0.5])
-
-
-def _best_threshold(scores: np.ndarray, gold: np.ndarray, objective: str) -> float:
-    best, best_t = -1.0, 0.5
-    for t in _cuts(scores):
-        pred = scores >= t
-        tp = int((pred & gold).sum())
-        fp = int((pred & ~gold).sum())
-        fn = int((~pred & gold).sum())
-        tn = len(gold) - tp - fp - fn
-        f_pos = 2 * tp / max(1, 2 * tp + fp + fn)
-        val = f_pos if objective == "f1" else (f_pos + 2 * tn / max(1, 2 * tn + fn + fp)) / 2
-        if val > best:
-            best, best_t = val, float(t)
-    return best_t
-
-
 def feature_rows(judge: Any, items: Sequence[Item]) -> list[tuple[dict[str, float], Status]]:
     """Embedded-judge features and gold status for every point of every unblocked answer."""
     from interviewer.judge.guards import screen
@@ -171,26 +140,18 @@ def feature_rows(judge: Any, items: Sequence[Item]) -> list[tuple[dict[str, floa
     return rows
 
 
-def fit_calibration(rows: Sequence[tuple[dict[str, float], Status]], *, objective: str = "f1",
-                    source: str = "") -> Any:
+def fit_calibration(rows: Sequence[tuple[dict[str, float], Status]], *,
+                    objective: Objective = "f1", source: str = "") -> Any:
     """Fit logistic weights and thresholds on training rows only (`objective`: f1 | macro_f1)."""
     from interviewer.judge.embedded import FEATURES, Calibration
 
     x = np.array([[f[n] for n in FEATURES] for f, _ in rows], dtype=float)
     y = np.array([g != "missing" for _, g in rows])
-    w = _logistic_fit(x, y.astype(float))
+    w = logistic_fit(x, y.astype(float), l2=1.0)
     scores = 1.0 / (1.0 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
-    t_partial = _best_threshold(scores, y, objective)
+    t_partial = best_threshold(scores, y, objective)
     # Among credited predictions, the covered threshold maximises covered-vs-partial agreement.
-    t_covered = t_partial
-    cred = (scores >= t_partial) & y
-    gold_cov = np.array([g == "covered" for _, g in rows])
-    if cred.any() and (gold_cov[cred] != True).any():  # noqa: E712  (numpy bool array)
-        best = -1
-        for t in _cuts(scores[cred]):
-            acc = int(((scores[cred] >= t) == gold_cov[cred]).sum())
-            if acc > best:
-                best, t_covered = acc, float(t)
+    t_covered = covered_threshold(scores, [g for _, g in rows], t_partial)
     return Calibration(weights=tuple(round(float(v), 4) for v in w[:-1]),
                        bias=round(float(w[-1]), 4), t_partial=round(t_partial, 4),
                        t_covered=round(max(t_covered, t_partial), 4), source=source)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interviewer.bank.models import BankEntry
-from interviewer.protocols import JudgeInfo, RawVerdict, Status
+from interviewer.protocols import Classification, JudgeInfo, RawVerdict, Status
 
 
 @dataclass
@@ -33,7 +33,7 @@ class FakeJudge:
     default: Status = "missing"
     queue: deque[list[RawVerdict]] = field(default_factory=deque)
     history: list[FakeCall] = field(default_factory=list)
-    last_probes: dict[str, str] = field(default_factory=dict)
+    probes: dict[str, str] = field(default_factory=dict)  # returned with every classification
 
     def enqueue(self, verdicts: Iterable[RawVerdict] | Mapping[str, Any]) -> None:
         """Queue the verdicts for the next call: RawVerdicts, or {point_id: status} /
@@ -49,11 +49,11 @@ class FakeJudge:
         else:
             self.queue.append(list(verdicts))
 
-    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """Return the next queued verdicts (or the default for every point) and record the call."""
         if self.queue:
             out = self.queue.popleft()
         else:
             out = [RawVerdict(point_id=p.id, status=self.default) for p in entry.rubric.points]
         self.history.append(FakeCall(entry.id, transcript, out))
-        return out
+        return Classification(verdicts=out, info=self.info.model_copy(), probes=dict(self.probes))

@@ -28,15 +28,17 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from interviewer.bank.models import BankEntry, ExpectedPoint
 from interviewer.errors import DataError, EngineUnavailable
+from interviewer.judge.calibration import status_for
 from interviewer.judge.llama_model import MODEL_NAME, configured_model_path, require_model
+from interviewer.judge.llm_log import NULL_SINK, ExchangeSink, LlmExchange
 from interviewer.judge.text import split_sentences
-from interviewer.protocols import JudgeInfo, RawVerdict, Status
+from interviewer.protocols import Classification, JudgeInfo, RawVerdict, Status
 
 BACKEND = "llama-cpp"
 PROMPT_VERSION = "1"  # part of the memo key: cached P(yes) values of another prompt never match
@@ -61,9 +63,7 @@ class LlamaCalibration:
     source: str = ""
 
     def status(self, p_yes: float) -> Status:
-        if p_yes >= self.t_covered:
-            return "covered"
-        return "partial" if p_yes >= self.t_partial else "missing"
+        return status_for(p_yes, self.t_partial, self.t_covered)
 
 
 #: Fitted by benchmarks/judge_llm.py for per-point F1 on the dev set's train questions only.
@@ -103,6 +103,21 @@ def numbered_sentences(transcript: str) -> list[tuple[int, int]]:
     return split_sentences(transcript, max_words=30)
 
 
+class PointScorer(Protocol):
+    """What the fused judge needs from the LLM: P(yes) per point and a supporting sentence
+    (a `LlamaCppJudge` in this process, or one in a worker process)."""
+
+    info: JudgeInfo
+
+    def score(self, entry: BankEntry, transcript: str) -> list[float]:
+        """P(yes) for every rubric point, in rubric order."""
+        ...
+
+    def evidence(self, entry: BankEntry, transcript: str, point_index: int) -> str | None:
+        """The sentence supporting a point, verbatim from the transcript."""
+        ...
+
+
 @dataclass
 class LlamaCppJudge:
     """A `Judge` backed by llama-cpp-python and a GGUF instruct model (see module docstring)."""
@@ -121,8 +136,8 @@ class LlamaCppJudge:
     _digits: dict[int, int] = field(default_factory=dict, repr=False)
     _memo: OrderedDict[tuple[str, ...], list[float]] = field(default_factory=OrderedDict,
                                                              repr=False)
-    #: Every prompt and its reply (P(yes) per point), for the session to store (drained there).
-    log: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: Where every prompt and its reply (P(yes) per point) is written as it happens.
+    log: ExchangeSink = field(default=NULL_SINK, repr=False)
 
     def __post_init__(self) -> None:
         if self.model_path is not None:
@@ -222,13 +237,13 @@ class LlamaCppJudge:
             for k, p in enumerate(entry.rubric.points, 1):
                 logits = self._logits_after(prefix + self._suffix(k, p, ASK_POINT))
                 out.append(p_yes(logits, *self._yes_no))
-            self.log.append({
-                "backend": BACKEND, "model": self.info.model, "question_id": entry.id,
-                "prompt": llm.detokenize(prefix).decode("utf-8", errors="replace"),
-                "asks": [f"Point {k} to check: {point_line(p)} {ASK_POINT}"
-                         for k, p in enumerate(entry.rubric.points, 1)],
-                "response": {"p_yes": [round(x, 4) for x in out]},
-                "seconds": round(time.monotonic() - t0, 3)})
+            self.log.write(LlmExchange(
+                backend=BACKEND, model=self.info.model, question_id=entry.id,
+                prompt=llm.detokenize(prefix).decode("utf-8", errors="replace"),
+                response={"p_yes": [round(x, 4) for x in out]},
+                seconds=round(time.monotonic() - t0, 3),
+                extra={"asks": [f"Point {k} to check: {point_line(p)} {ASK_POINT}"
+                                for k, p in enumerate(entry.rubric.points, 1)]}))
             self._memo[key] = out
             while len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)
@@ -260,7 +275,7 @@ class LlamaCppJudge:
         s, e = sentences[j]
         return transcript[s:e]
 
-    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """One verdict per point; credited points quote their supporting sentence verbatim."""
         probs = self.score(entry, transcript)
         out = []
@@ -269,7 +284,7 @@ class LlamaCppJudge:
             evidence = self.evidence(entry, transcript, i) if status != "missing" else None
             out.append(RawVerdict(point_id=p.id, status=status, evidence=evidence,
                                   confidence=round(prob, 4)))
-        return out
+        return Classification(verdicts=out, info=self.info.model_copy())
 
 
 def p_yes(logits: np.ndarray, yes_ids: Sequence[int], no_ids: Sequence[int]) -> float:

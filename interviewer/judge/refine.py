@@ -21,20 +21,23 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from interviewer.bank.models import BankEntry
-from interviewer.protocols import Judge, JudgeInfo, Judgement, RawVerdict
+from interviewer.protocols import Classification, Judge, JudgeInfo, Judgement
 
 Key = tuple[str, str]
+#: Flag on a first-pass judgement whose background LLM review failed or did not finish: the
+#: session prints its note as one line and carries on with the first-pass verdicts.
+REVIEW_FAILED = "llm_review_failed"
 
 
 @dataclass
 class _Fixed:
-    """A judge that returns verdicts already computed (to rerun the policy on them)."""
+    """A judge that returns a classification already computed (to rerun the policy on it)."""
 
     info: JudgeInfo
-    verdicts: list[RawVerdict]
+    found: Classification
 
-    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
-        return list(self.verdicts)
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
+        return self.found
 
 
 @dataclass
@@ -45,8 +48,8 @@ class RefiningJudge:
     slow: Judge
     info: JudgeInfo = field(init=False)
     errors: dict[Key, BaseException] = field(default_factory=dict, init=False, repr=False)
-    _futures: dict[Key, Future[list[RawVerdict]]] = field(default_factory=dict, init=False,
-                                                          repr=False)
+    _futures: dict[Key, Future[Classification]] = field(default_factory=dict, init=False,
+                                                         repr=False)
     _pool: ThreadPoolExecutor = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -59,7 +62,7 @@ class RefiningJudge:
                     f"({self.slow.info.model})"})
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-refine")
 
-    def classify(self, entry: BankEntry, transcript: str) -> list[RawVerdict]:
+    def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """The fast verdicts; the slow judge starts on the same answer in the background."""
         key = (entry.id, transcript)
         with self._lock:
@@ -70,19 +73,15 @@ class RefiningJudge:
                     if k[0] == entry.id and fut.cancel():
                         self.errors[k] = RuntimeError("superseded by a later transcript")
                 self._futures[key] = self._pool.submit(self.slow.classify, entry, transcript)
-        return self.fast.classify(entry, transcript)
+        first = self.fast.classify(entry, transcript)
+        return first.model_copy(update={"info": first.info.model_copy(
+            update={"note": self.info.note})})
 
     def warm(self, entry: BankEntry, transcript: str) -> None:
         """Let the fast judge prepare for an answer still being given."""
         warm = getattr(self.fast, "warm", None)
         if callable(warm):
             warm(entry, transcript)
-
-    @property
-    def log(self) -> list[dict[str, object]] | None:
-        """The slow judge's prompt/response log, if it keeps one (drained by the session)."""
-        log = getattr(self.slow, "log", None)
-        return log if isinstance(log, list) else None
 
     def done(self, entry: BankEntry, transcript: str) -> bool:
         """Is nothing left to wait for on this answer (slow judge finished, failed, or never
@@ -92,7 +91,7 @@ class RefiningJudge:
         return fut is None or fut.done()
 
     def refined(self, entry: BankEntry, transcript: str,
-                timeout: float | None = None) -> list[RawVerdict] | None:
+                timeout: float | None = None) -> Classification | None:
         """The slow verdicts for an answer classified earlier: waits up to `timeout` seconds
         (None: until done); None if not submitted, not done in time, or failed (see `errors`)."""
         key = (entry.id, transcript)
@@ -125,11 +124,14 @@ class RefiningJudge:
                     "not finished in time")
                 note = f"{self.slow.info.backend} refinement {why}; first-pass verdicts kept"
                 return judgement.model_copy(update={
-                    "judge": judgement.judge.model_copy(update={"note": note})})
+                    "judge": judgement.judge.model_copy(update={"note": note}),
+                    "flags": [*judgement.flags, REVIEW_FAILED]})
             return judgement
-        info = self.slow.info.model_copy(update={
-            "note": f"refined {self.fast.info.backend} first pass (follow-up chosen from it)"})
-        out = assess(_Fixed(info, slow), entry, transcript, asked_follow_ups)
+        note = f"refined {self.fast.info.backend} first pass (follow-up chosen from it)"
+        if slow.info.note:  # e.g. the LLM failed and a fallback judged: say so
+            note = f"{slow.info.note}; {note}"
+        found = slow.model_copy(update={"info": slow.info.model_copy(update={"note": note})})
+        out = assess(_Fixed(found.info, found), entry, transcript, asked_follow_ups)
         return out.model_copy(update={"follow_up": judgement.follow_up,
                                       "follow_up_id": judgement.follow_up_id,
                                       "seconds": judgement.seconds})
@@ -137,3 +139,6 @@ class RefiningJudge:
     def close(self, wait: bool = True) -> None:
         """Stop the worker (pending refinements are cancelled unless already running)."""
         self._pool.shutdown(wait=wait, cancel_futures=True)
+        close = getattr(self.slow, "close", None)  # a worker process to stop, if any
+        if callable(close):
+            close()

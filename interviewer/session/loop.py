@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interviewer.bank.models import BankEntry
+from interviewer.judge.refine import REVIEW_FAILED
 from interviewer.protocols import Judge, Judgement, Recorder, Speaker, Transcriber, Transcript
 from interviewer.session.metrics import delivery_metrics
 from interviewer.session.speculate import Speculation
@@ -248,7 +249,6 @@ class PracticeSession:
             self.record.engines["judge_choice"] = f"{info.backend} ({info.model})" + (
                 f": {info.note}" if info.note else "")
             self.ui.say(f"[judge: {self.record.engines['judge_choice']}]")
-        self._log_llm_calls(judge)
         self.store.save(self.record)
         self.ui.end_status()
         self._show_feedback(judgement)
@@ -283,11 +283,14 @@ class PracticeSession:
                 stored = True
         self._refining = left
         if stored:
-            self._log_llm_calls(judge)
             self.store.save(self.record)
         self.ui.end_status()
 
     def _show_refinement(self, first: Judgement, refined: Judgement) -> None:
+        if REVIEW_FAILED in refined.flags:  # e.g. the LLM's worker died: one line, carry on
+            self.ui.say(f"LLM review of your answer to {first.question_id}: "
+                        f"{refined.judge.note}")
+            return
         changed = [(a, b) for a, b in zip(first.points, refined.points, strict=True)
                    if a.status != b.status]
         head = f"LLM review ({refined.judge.backend}) of your answer to " \
@@ -295,10 +298,6 @@ class PracticeSession:
         self.ui.say(head + ("" if changed else ", verdicts unchanged."))
         for a, b in changed:
             self.ui.say(f"  {a.point}: {a.status} → {b.status}")
-
-    def _log_llm_calls(self, judge: Judge) -> None:
-        for call in drain_llm_log(judge):
-            self.store.log_llm_call(self.record.id, call)
 
     def _show_feedback(self, j: Judgement) -> None:
         covered = [p for p in j.points if p.status != "missing"]
@@ -321,16 +320,6 @@ class PracticeSession:
             summary = "You covered every point. Well done."
         self.ui.say(summary)
         self.engines.speaker.speak(summary)
-
-
-def drain_llm_log(judge: Judge) -> list[dict[str, Any]]:
-    """Take the prompt/response records an LLM backend kept (its `log` list) since last time."""
-    log: list[dict[str, Any]] | None = getattr(judge, "log", None)
-    if not isinstance(log, list):
-        return []
-    out = list(log)
-    log.clear()
-    return out
 
 
 class _LazyStream:

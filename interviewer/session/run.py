@@ -11,6 +11,7 @@ from interviewer.bank.models import BankEntry
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus
 from interviewer.factory import Warm, make_judge, make_recorder, make_speaker, make_transcriber
+from interviewer.judge.llm_log import JsonlSink
 from interviewer.session.loop import Engines, PracticeSession
 from interviewer.session.selection import select_questions
 from interviewer.session.store import SessionRecord, SessionStore, new_session_id, now_iso
@@ -83,8 +84,10 @@ def _run_practice(args: argparse.Namespace, env: Environment, store: SessionStor
     gate = getattr(speaker, "started", None)
     # `refine`: with the offline LLM, the follow-up comes from a fast first pass and the LLM's
     # verdicts are stored when ready (see judge/refine.py).
-    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model, refine=True),
-                 "judge", after=gate)
+    # Every LLM exchange goes straight to the session's llm_calls.jsonl (0600), from any thread.
+    llm_log = JsonlSink(store.folder(record.id) / "llm_calls.jsonl")
+    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model, refine=True,
+                                    log=llm_log), "judge", after=gate)
     transcriber = None
     recorder = None
     if not args.text:

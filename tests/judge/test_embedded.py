@@ -96,7 +96,7 @@ def test_guard_keywords_mentioned_only_to_deny_them(embedded: EmbeddedJudge,
     text = ("Bernoulli has nothing to do with it, and maximum likelihood isn't the reason "
             "either. It's not about convexity or the sigmoid. It is just a convention.")
     # the backend itself credits nothing...
-    assert [v.status for v in embedded.classify(entry, text)] == ["missing"] * 4
+    assert [v.status for v in embedded.classify(entry, text).verdicts] == ["missing"] * 4
     # ...and neither does the full judgement
     _assert_nothing_credited(assess(embedded, entry, text))
 
@@ -140,13 +140,13 @@ def test_cached_span_embeddings_give_the_same_verdicts(embedded: EmbeddedJudge,
     assert items
     for it in items:
         embedded.clear_cache()
-        cold = embedded.classify(it.entry, it.answer)
+        cold = embedded.classify(it.entry, it.answer).verdicts
         embedded.clear_cache()
         half = it.answer[: len(it.answer) // 2]
         embedded.warm(it.entry, half)  # the first windows' text, encoded early
         cached = len(embedded._span_cache)
         assert cached > 0
-        warm = embedded.classify(it.entry, it.answer)
+        warm = embedded.classify(it.entry, it.answer).verdicts
         assert [(v.status, v.evidence) for v in warm] == [(v.status, v.evidence) for v in cold]
         for a, b in zip(warm, cold, strict=True):
             assert a.confidence == pytest.approx(b.confidence, abs=1e-3)

@@ -17,6 +17,7 @@ from interviewer.bank.models import BankEntry
 from interviewer.errors import EngineUnavailable, ModelNotInstalled
 from interviewer.judge import make_judge
 from interviewer.judge.fake import FakeJudge
+from interviewer.judge.llm_log import MemorySink
 from interviewer.judge.ollama_backend import DEFAULT_MODEL, OllamaJudge
 from interviewer.judge.policy import assess
 
@@ -96,14 +97,17 @@ def test_request_shape_schema_and_verdicts(server: OllamaStandIn, entry: BankEnt
 
 
 def test_every_exchange_is_logged_with_timing(server: OllamaStandIn, entry: BankEntry) -> None:
-    seen: list[dict[str, Any]] = []
+    sink = MemorySink()
     server.reply(GOOD)
-    judge = OllamaJudge(host=server.url, on_exchange=seen.append)
+    judge = OllamaJudge(host=server.url, log=sink)
     judge.classify(entry, ANSWER)
-    assert len(judge.log) == 1 and seen == judge.log
-    rec = judge.log[0]
-    assert rec["request"]["messages"][1]["content"].count("[") >= 3
-    assert json.loads(rec["reply"]) == GOOD and rec["seconds"] >= 0 and rec["error"] is None
+    (rec,) = sink.records()
+    assert (rec.backend, rec.model, rec.question_id, rec.attempt) == (
+        "ollama", DEFAULT_MODEL, entry.id, 1)
+    assert rec.prompt == server.chats()[0]["messages"]
+    assert rec.prompt[1]["content"].count("[") >= 3
+    assert json.loads(rec.response) == GOOD and rec.seconds >= 0 and rec.error is None
+    assert rec.extra["schema"] == server.chats()[0]["format"]
 
 
 def test_ollama_host_environment_variable_is_honoured(
@@ -120,15 +124,18 @@ def test_malformed_json_is_retried_once_with_the_error(server: OllamaStandIn,
                                                        entry: BankEntry) -> None:
     server.reply("this is not json {")
     server.reply(GOOD)
-    judge = OllamaJudge(host=server.url, fallback=_fake_fallback)
+    sink = MemorySink()
+    judge = OllamaJudge(host=server.url, fallback=_fake_fallback, log=sink)
     out = judge.classify(entry, ANSWER)
-    assert [v.status for v in out][:2] == ["covered", "covered"]
+    assert [v.status for v in out.verdicts][:2] == ["covered", "covered"]
     first, second = server.chats()
     assert len(second["messages"]) == 4
     assert second["messages"][2] == {"role": "assistant", "content": "this is not json {"}
     assert "not valid" in second["messages"][3]["content"]
-    assert judge.log[0]["error"].startswith("invalid reply") and judge.log[1]["error"] is None
-    assert judge.info.backend == "ollama"
+    bad, good = sink.records()
+    assert (bad.error or "").startswith("invalid reply") and bad.response == "this is not json {"
+    assert (good.attempt, good.error) == (2, None)
+    assert out.info.backend == "ollama" and out.info.note is None
 
 
 def test_schema_violations_count_as_invalid(server: OllamaStandIn, entry: BankEntry) -> None:
@@ -137,10 +144,12 @@ def test_schema_violations_count_as_invalid(server: OllamaStandIn, entry: BankEn
     server.reply({k: v for k, v in GOOD.items() if k != "mle"})  # a point key missing
     fb = _fake_fallback()
     judge = OllamaJudge(host=server.url, fallback=fb)
-    judge.classify(entry, ANSWER)
+    out = judge.classify(entry, ANSWER)
     assert len(server.chats()) == 2  # retried once, then gave up
     assert len(fb.history) == 1
-    assert judge.info.backend == "embedded" and "invalid reply twice" in (judge.info.note or "")
+    assert out.info.backend == "embedded" and "invalid reply twice" in (out.info.note or "")
+    # nothing of that answer's fallback is left on the judge for the next one
+    assert judge.info.backend == "ollama" and judge.info.note is None
 
 
 def test_invalid_twice_falls_back_and_the_judgement_says_so(server: OllamaStandIn,
@@ -159,10 +168,12 @@ def test_invalid_twice_falls_back_and_the_judgement_says_so(server: OllamaStandI
 def test_timeout_falls_back_or_raises(server: OllamaStandIn, entry: BankEntry) -> None:
     server.reply(GOOD, delay_s=2.0)
     fb = _fake_fallback()
-    judge = OllamaJudge(host=server.url, timeout=0.3, fallback=fb)
-    judge.classify(entry, ANSWER)
-    assert len(fb.history) == 1 and "did not answer within" in (judge.info.note or "")
-    assert judge.log[0]["error"]
+    sink = MemorySink()
+    judge = OllamaJudge(host=server.url, timeout=0.3, fallback=fb, log=sink)
+    out = judge.classify(entry, ANSWER)
+    assert len(fb.history) == 1 and "did not answer within" in (out.info.note or "")
+    (rec,) = sink.records()
+    assert "did not answer within" in (rec.error or "") and rec.response is None
 
     server.reply(GOOD, delay_s=2.0)
     with pytest.raises(EngineUnavailable, match="did not answer"):
@@ -201,6 +212,14 @@ def test_missing_model_says_ollama_pull(server: OllamaStandIn, entry: BankEntry)
 def test_models_lists_api_tags(server: OllamaStandIn) -> None:
     server.models.add("llama3.1:8b")
     assert sorted(OllamaJudge(host=server.url).models()) == ["llama3.1:8b", DEFAULT_MODEL]
+
+
+@pytest.fixture(autouse=True)
+def _offline_default_is_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the Ollama step of `auto`; the offline end is the embedded judge
+    (the verifier's own preference is tested in tests/judge_llm/test_auto.py)."""
+    monkeypatch.setattr("interviewer.judge.verifier_available", lambda: False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
 
 def test_auto_prefers_ollama_when_it_has_the_model(server: OllamaStandIn) -> None:

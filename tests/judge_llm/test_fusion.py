@@ -9,14 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from interviewer.judge.fused import (
-    FusedJudge,
-    FusionCalibration,
-    best_threshold,
-    covered_threshold,
-    fit_fusion,
-    logit,
-)
+from interviewer.judge.calibration import best_threshold, covered_threshold, fit_fusion, status_for
+from interviewer.judge.fused import FusedJudge, FusionCalibration, logit
 
 
 def test_logit_inverts_sigmoid_and_clips() -> None:
@@ -46,14 +40,27 @@ def test_logistic_combination() -> None:
 def test_best_threshold_maximises_f1() -> None:
     scores = np.array([0.1, 0.2, 0.6, 0.7, 0.9])
     gold = np.array([False, True, True, False, True])
-    # t=0.2: tp3 fp1 fn0 -> F1 6/7; t=0.6: tp2 fp1 fn1 -> 4/6; t=0.1: tp3 fp2 -> 6/8
-    assert best_threshold(scores, gold) == 0.2
+    # cut between 0.1 and 0.2: tp3 fp1 fn0 -> F1 6/7; between 0.2 and 0.6: tp2 fp1 fn1 -> 4/6;
+    # below 0.1: tp3 fp2 -> 6/8. Thresholds are midpoints, robust to rounding of the scores.
+    assert best_threshold(scores, gold) == pytest.approx(0.15)
+    assert best_threshold(scores, gold, "macro_f1") == pytest.approx(0.15)
+
+
+def test_one_status_rule_for_every_calibrated_judge() -> None:
+    from interviewer.judge.llama_cpp_backend import LlamaCalibration
+
+    assert [status_for(x, 0.4, 0.8) for x in (0.39, 0.4, 0.79, 0.8)] == [
+        "missing", "partial", "partial", "covered"]
+    llama = LlamaCalibration(t_partial=0.4, t_covered=0.8)
+    fusion = FusionCalibration("veto", (0.5,), t_partial=0.4, t_covered=0.8)
+    for x in (0.1, 0.5, 0.9):
+        assert llama.status(x) == fusion.status(x) == status_for(x, 0.4, 0.8)
 
 
 def test_covered_threshold_separates_covered_from_partial() -> None:
     scores = np.array([0.3, 0.5, 0.8, 0.9])
     gold = ["missing", "partial", "covered", "covered"]
-    assert covered_threshold(scores, gold, 0.4) == 0.8
+    assert covered_threshold(scores, gold, 0.4) == pytest.approx(0.65)
     assert covered_threshold(scores, ["missing", "covered", "covered", "covered"], 0.4) == 0.4
 
 
@@ -148,7 +155,9 @@ def test_fused_judge_rules(entry) -> None:  # type: ignore[no-untyped-def]
     cal = FusionCalibration("zmean", (0.0, 1.0, 0.0, 1.0), t_partial=0.5, t_covered=1.0)
     judge = FusedJudge(_Emb(rows), llm, cal)  # type: ignore[arg-type]
     assert judge.info.model == "llm+emb"
-    out = judge.classify(entry, text)
+    found = judge.classify(entry, text)
+    assert found.info.backend == "fused"
+    out = found.verdicts
     assert [v.status for v in out] == ["covered", "covered", "missing"]
     assert out[0].evidence == text[0:39]
     assert out[1].evidence == "the LLM's sentence" and llm.asked == [1]  # no span -> LLM picks
@@ -158,7 +167,8 @@ def test_fused_judge_rules(entry) -> None:  # type: ignore[no-untyped-def]
 def test_make_offline_llm_judge_wiring(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from interviewer.judge.embedded import EmbeddedJudge
     from interviewer.judge.fused import make_offline_llm_judge
-    from interviewer.judge.llama_cpp_backend import LlamaCppJudge
+    from interviewer.judge.llm_core import FallbackJudge
+    from interviewer.judge.llm_worker import LlamaWorker
     from interviewer.judge.refine import RefiningJudge
 
     j = make_offline_llm_judge(tmp_path, "fused", refine=True, load=False)
@@ -171,4 +181,6 @@ def test_make_offline_llm_judge_wiring(tmp_path) -> None:  # type: ignore[no-unt
     finally:
         j.close()
     solo = make_offline_llm_judge(tmp_path, "llama-cpp", load=False)
-    assert isinstance(solo, LlamaCppJudge) and solo.info.backend == "llama-cpp"
+    # outside a session: crash-isolated in a worker, the offline judge standing in on failure
+    assert isinstance(solo, FallbackJudge) and isinstance(solo.primary, LlamaWorker)
+    assert solo.info.backend == "llama-cpp" and isinstance(solo.fallback, EmbeddedJudge)

@@ -8,7 +8,8 @@ import threading
 from interviewer.judge.fake import FakeJudge
 from interviewer.judge.policy import assess
 from interviewer.judge.refine import RefiningJudge
-from interviewer.protocols import JudgeInfo, RawVerdict
+from interviewer.judge.refine import REVIEW_FAILED
+from interviewer.protocols import Classification, JudgeInfo, RawVerdict
 
 ANSWER = ("Early on, Adam's second moment estimate is noisy, so the steps can be huge. "
           "Warmup ramps the learning rate up so the first updates stay small.")
@@ -28,7 +29,7 @@ class _Blocking:
         self.release.wait(30)
         if isinstance(self.verdicts, Exception):
             raise self.verdicts
-        return self.verdicts
+        return Classification(verdicts=self.verdicts, info=self.info)
 
 
 def _slow_verdicts() -> list[RawVerdict]:
@@ -72,6 +73,7 @@ def test_slow_failure_keeps_fast_verdicts(entry) -> None:  # type: ignore[no-unt
         out = judge.refine(first, entry, ANSWER, timeout=30)
         assert out.points == first.points
         assert "failed: model crashed" in (out.judge.note or "")
+        assert REVIEW_FAILED in out.flags and REVIEW_FAILED not in first.flags  # session says so
     finally:
         judge.close()
 

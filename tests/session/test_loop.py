@@ -72,17 +72,6 @@ def test_turn_persisted_with_verified_evidence_and_follow_up(tmp_path: Path,
     assert rec.mean_score() == pytest.approx(take.judgement.score)
 
 
-def test_llm_exchanges_are_logged_per_session(tmp_path: Path, mini_bank: Bank) -> None:
-    judge = FakeJudge()
-    judge.log = [{"request": {"model": "m"}, "reply": "{}", "seconds": 0.1}]  # type: ignore[attr-defined]
-    session, store, _ = make_session(tmp_path, mini_bank, ["dropout-why"], judge, [A1], [A1],
-                                     follow_ups=0)
-    rec = session.run()
-    lines = (store.folder(rec.id) / "llm_calls.jsonl").read_text().splitlines()
-    assert [json.loads(x)["reply"] for x in lines] == ["{}"]
-    assert judge.log == []  # type: ignore[attr-defined]
-
-
 def test_no_answer_is_not_judged_and_follow_ups_never_repeat(tmp_path: Path,
                                                              mini_bank: Bank) -> None:
     judge = FakeJudge()
