@@ -13,12 +13,8 @@ from interviewer.errors import ExitStatus, UsageError
 from interviewer.fsutil import write_private
 from interviewer.judge import BACKENDS, JUDGE_HELP
 
-if TYPE_CHECKING:  # engines and the session package load lazily (fast `--help`)
-    from interviewer.bank.models import BankEntry
-    from interviewer.protocols import Judge
-    from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
-
-    _Work = list[tuple[Turn, TakeRecord, BankEntry]]
+if TYPE_CHECKING:  # the session package loads lazily (fast `--help`)
+    from interviewer.session.run import PracticeRequest
 
 
 def register(sub: Any) -> None:
@@ -46,8 +42,11 @@ def register(sub: Any) -> None:
     p.add_argument("--no-tts", action="store_true", help="print questions instead of speaking")
     p.add_argument("--input-device")
     p.add_argument("--output-device")
-    p.add_argument("--voice")
-    p.add_argument("--rate", type=int)
+    p.add_argument("--tts", choices=["piper", "pyttsx3"],
+                   help="question voice (default: the Piper neural voice when installed, "
+                        "else pyttsx3/espeak-ng)")
+    p.add_argument("--voice", help="voice id or name (see `interviewer voices`)")
+    p.add_argument("--rate", type=int, help="words per minute")
     p.add_argument("--asr", default="faster-whisper", choices=["openai-whisper", "faster-whisper"],
                    help="speech recogniser (default faster-whisper: same accuracy, ~2x faster)")
     p.add_argument("--asr-model", default="tiny.en")
@@ -76,6 +75,8 @@ def register(sub: Any) -> None:
     rp.add_argument("--turn", type=int, help="only this turn (1-based)")
     rp.add_argument("--no-audio", action="store_true")
     rp.add_argument("--output-device")
+    rp.add_argument("--tts", choices=["piper", "pyttsx3"],
+                    help="also speak each question with this voice before its takes")
     rp.add_argument("--out", type=Path)
     rp.set_defaults(func=cmd_replay)
 
@@ -113,10 +114,29 @@ def cmd_practice(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if store.root.is_dir() and store.root_exposed():  # never chmod-ed: it is not ours
         env.err(f"warning: {store.root} is readable by other users (each session folder "
                 "inside is still private, 0700)")
-    return run_practice(args, env, store)
+    return run_practice(practice_request(args), env, store)
+
+
+def practice_request(args: argparse.Namespace) -> PracticeRequest:
+    """The typed request of `interviewer practice` (its settings are stored with the session)."""
+    from interviewer.session.run import PracticeRequest
+    from interviewer.session.store import SessionSettings
+
+    settings = SessionSettings(
+        max_follow_ups=args.max_follow_ups, silence=args.silence, max_s=args.max_s,
+        no_answer_timeout=args.no_answer_timeout, text=args.text,
+        answers_from=str(args.answers_from) if args.answers_from else None,
+        no_tts=args.no_tts, tts=args.tts, voice=args.voice, rate=args.rate, asr=args.asr,
+        asr_model=args.asr_model, judge=args.judge, judge_model=args.judge_model)
+    return PracticeRequest(settings=settings, question_ids=args.question, topic=args.topic,
+                           difficulty=args.difficulty, count=args.count, seed=args.seed,
+                           drill=args.drill, input_device=args.input_device,
+                           output_device=args.output_device, resume=args.resume)
 
 
 def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from interviewer.session.exchange import session_score
+
     store = _store(args, env)
     rows = []
     for sid in store.ids():
@@ -127,7 +147,7 @@ def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
             continue
         rows.append({"id": rec.id, "date": rec.created, "status": rec.status,
                      "questions": len(rec.main_turns()), "turns": len(rec.turns),
-                     "mean_score": rec.mean_score()})
+                     "mean_score": session_score(rec)})
     if args.format == "json":
         env.out(json.dumps(rows, indent=2))
         return ExitStatus.OK
@@ -146,57 +166,30 @@ def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.factory import make_judge
     from interviewer.judge.llm_log import JsonlSink
+    from interviewer.judge.policy import assess
+    from interviewer.session.rejudge import rejudge
 
     store = _store(args, env)
     sid = store.resolve(args.session)
     with store.lock(sid):  # a running session would overwrite the new verdicts
         rec = store.load(sid)
-        work = _rejudgeable(rec, env)
+        bank = env.load_bank()
         judge = make_judge(backend=args.backend, model=args.model,
                            log=JsonlSink(store.folder(rec.id) / "llm_calls.jsonl"))
         env.err(f"judge: {judge.info.backend} ({judge.info.model})"
                 + (f" — {judge.info.note}" if judge.info.note else ""))
-        n = _rejudge(rec, work, judge, store, env)
-    env.err(f"re-judged {n} answer(s) in {rec.id}")
+        result = rejudge(rec, bank.entries, judge, assess, after_each=store.save)
+    for qid in result.skipped_questions:
+        env.err(f"warning: question {qid!r} is no longer in the bank; skipped (its stored "
+                "verdicts are kept)")
+    for i, q in enumerate(result.questions, 1):
+        env.out(f"question {i} ({q.question_id}): {_pct(q.after)} (was {_pct(q.before)})")
+    env.err(f"re-judged {result.judged} answer(s) in {rec.id}")
     return ExitStatus.OK
 
 
-def _rejudgeable(rec: SessionRecord, env: Environment) -> _Work:
-    """(turn, take, bank entry) for every stored answer; questions no longer in the bank are
-    skipped with a warning (their transcripts and verdicts stay as stored)."""
-    bank = env.load_bank()
-    work = []
-    for turn in rec.turns:
-        take = turn.final_take
-        if take is None or take.transcript is None or take.status == "no_answer":
-            continue
-        entry = bank.entries.get(turn.question_id)
-        if entry is None:
-            env.err(f"warning: turn {turn.index + 1}: question {turn.question_id!r} is no "
-                    "longer in the bank; skipped (its stored verdicts are kept)")
-            continue
-        work.append((turn, take, entry))
-    return work
-
-
-def _rejudge(rec: SessionRecord, work: _Work, judge: Judge, store: SessionStore,
-             env: Environment) -> int:
-    """Judge each answer again, appending the new verdict (old ones kept) and saving."""
-    from interviewer.judge.policy import assess
-
-    asked: set[str] = set()
-    n = 0
-    for turn, take, entry in work:
-        assert take.transcript is not None  # _rejudgeable keeps transcribed takes only
-        j = assess(judge, entry, take.transcript.text, asked | {entry.question.text})
-        take.judgements.append(j)
-        take.status = "judged"
-        n += 1
-        old = take.judgements[-2].score if len(take.judgements) > 1 else None
-        env.out(f"turn {turn.index + 1}: {j.score:.0%}"
-                + (f" (was {old:.0%})" if old is not None else ""))
-        store.save(rec)
-    return n
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
 
 
 def cmd_replay(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -204,12 +197,17 @@ def cmd_replay(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     store = _store(args, env)
     rec = store.load(args.session)
-    player = None
+    player = speaker = None
     if not args.no_audio:
         from interviewer.factory import make_player
 
         player = make_player(output_device=args.output_device)
-    replay(rec, store, env, player=player, turn=args.turn)
+        if args.tts:
+            from interviewer.factory import make_speaker
+
+            speaker = make_speaker(no_tts=False, output_device=args.output_device,
+                                   tts=args.tts, models_dir=env.models_dir)
+    replay(rec, store, env, player=player, turn=args.turn, speaker=speaker)
     return ExitStatus.OK
 
 

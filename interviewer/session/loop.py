@@ -1,9 +1,12 @@
 """The practice loop: ask, record, transcribe while recording, judge, follow up, persist.
 
-Depends only on the protocols (Speaker, Recorder, Transcriber, Judge) and pure policy, so tests
-drive it with fakes and the CLI with real engines. Every step is persisted before the next one
-starts: the take's audio is on disk while it is recorded, and `session.json` is saved after the
-question is asked, after the take, after the transcript and after the judgement.
+Depends only on the protocols (Speaker, Recorder, Transcriber, Judge and their declared optional
+abilities) and pure code (judge policy, `session/exchange.py`), so tests drive it with fakes and
+the CLI with real engines. A question and its follow-ups are one exchange: the next follow-up is
+chosen from what every answer so far covered, a follow-up's answer is shown against what it asked,
+and the question ends with a summary of the whole exchange. Every step is persisted before the
+next one starts: the take's audio is on disk while it is recorded, and `session.json` is saved
+after the question is asked, after the take, after the transcript and after the judgement.
 """
 
 from __future__ import annotations
@@ -12,11 +15,29 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+import numpy as np
 
 from interviewer.bank.models import BankEntry
 from interviewer.judge.refine import REVIEW_FAILED
-from interviewer.protocols import Judge, Judgement, Recorder, Speaker, Transcriber, Transcript
+from interviewer.protocols import (
+    Judge,
+    Judgement,
+    Lazy,
+    Recorder,
+    SessionJudge,
+    SessionSpeaker,
+    StreamingTranscription,
+    Transcriber,
+    Transcript,
+)
+from interviewer.session import feedback
+from interviewer.session.exchange import (
+    QuestionExchange,
+    build_exchange,
+    follow_up_targets,
+    with_exchange_follow_up,
+)
 from interviewer.session.metrics import delivery_metrics
 from interviewer.session.speculate import Speculation
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
@@ -32,11 +53,11 @@ REFINE_FINAL_WAIT_S = 120.0
 class Engines:
     """What a session talks to. `recorder` is None in `--text` mode."""
 
-    speaker: Speaker
+    speaker: SessionSpeaker
     recorder: Recorder | None
-    transcriber: Callable[[], Transcriber] | None  # lazy: waits for background warm-up
-    judge: Callable[[], Judge]
-    assess: JudgeFn
+    transcriber: Lazy[Transcriber] | None  # may still be warming up in the background
+    judge: Lazy[SessionJudge]
+    assess: JudgeFn  # one answer against the whole rubric (`policy.assess`)
     prompt_for: Callable[[BankEntry], str | None] | None = None  # vocabulary bias for Whisper
     speculate: bool = True  # judge and prepare the follow-up during the end-of-answer pause
 
@@ -61,7 +82,7 @@ class PracticeSession:
         self.max_follow_ups = max_follow_ups
         self.entries = entries
         self.timings: list[Timings] = []
-        self._quit = False
+        self.quit_requested = False  # the candidate chose to quit (a normal end, not Ctrl-C)
         # First-pass judgements an LLM is still refining in the background (see judge/refine.py).
         self._refining: list[tuple[TakeRecord, BankEntry, str, set[str]]] = []
         self._spec: Speculation | None = None  # the current take's background judging
@@ -72,11 +93,11 @@ class PracticeSession:
         try:
             self._resume_follow_up()
             for qid in self.record.remaining():
-                if self._quit:
+                if self.quit_requested:
                     break
                 if qid in self.entries:  # absent: removed from the bank (the caller warned)
                     self.ask_question(self.entries[qid])
-            self.record.status = "interrupted" if self._quit else "completed"
+            self.record.status = "interrupted" if self.quit_requested else "completed"
             self._settle_refinements(REFINE_FINAL_WAIT_S)
         except KeyboardInterrupt:
             self.record.status = "interrupted"
@@ -96,14 +117,15 @@ class PracticeSession:
                     budget: int) -> None:
         """Ask up to `budget` follow-ups aimed at the gaps, then close the question."""
         for _ in range(budget):
-            if self._quit or judgement is None or not judgement.follow_up:
+            if self.quit_requested or judgement is None or not judgement.follow_up:
                 break
             fu = self._new_turn(entry.id, judgement.follow_up, "follow_up", parent=turn.index,
                                 follow_up_id=judgement.follow_up_id)
+            fu.targets = follow_up_targets(entry, judgement.follow_up_id)
             self.record.asked_follow_ups.append(judgement.follow_up)
             self.store.save(self.record)
             judgement = self._ask_and_answer(fu, entry, intro=f"Follow-up: {fu.text}")
-        self._close_question(turn)
+        self._close_question(turn, entry)
 
     def _resume_follow_up(self) -> None:
         """On resume, ask again a follow-up left unanswered when the session stopped: its main
@@ -156,7 +178,7 @@ class PracticeSession:
                 self.store.save(self.record)
                 return None
             if choice == "quit":
-                self._quit = True
+                self.quit_requested = True
             return judgement
 
     def _take(self, turn: Turn, entry: BankEntry) -> TakeRecord:
@@ -175,7 +197,7 @@ class PracticeSession:
                     rec.typed_answer, rec.status = typed, "recorded"
                 raise
             if answer is None:
-                self._quit = True
+                self.quit_requested = True
                 rec.status = "no_answer"
                 self.store.save(self.record)
                 return rec
@@ -202,10 +224,9 @@ class PracticeSession:
         if self.engines.transcriber is not None:
             prompt = self.engines.prompt_for(entry) if self.engines.prompt_for else None
             if self.engines.speculate:
-                self._spec = Speculation(self.engines.judge, self.engines.assess, entry,
+                self._spec = Speculation(self.engines.judge, self._judge_fn(turn, rec), entry,
                                          self._asked(entry),
-                                         prepare_speech=getattr(self.engines.speaker, "prepare",
-                                                                None))
+                                         prepare_speech=self.engines.speaker.prepare)
             stream = _LazyStream(self.engines.transcriber, prompt,
                                  self._spec.offer if self._spec else None)
         self.ui.status("listening… (Enter ends the answer)")
@@ -238,7 +259,7 @@ class PracticeSession:
         if judgement is not None:
             timing.mark("speculation_used")
         else:
-            judgement = self.engines.assess(judge, entry, rec.transcript, asked)
+            judgement = self._judge_fn(turn, rec)(judge, entry, rec.transcript, asked)
         judgement.seconds = judgement.seconds or round(time.monotonic() - t0, 3)
         timing.mark("judged")
         rec.judgements.append(judgement)
@@ -251,8 +272,8 @@ class PracticeSession:
             self.ui.say(f"[judge: {self.record.engines['judge_choice']}]")
         self.store.save(self.record)
         self.ui.end_status()
-        self._show_feedback(judgement)
-        if callable(getattr(judge, "refine", None)):
+        self._show_feedback(turn, entry, judgement)
+        if judge.refines:
             self._refining.append((rec, entry, rec.transcript.text, asked))
         self._settle_refinements(0.0)
 
@@ -264,7 +285,7 @@ class PracticeSession:
         `wait_s` for the rest); the first-pass judgement stays in the history before them."""
         if not self._refining:
             return
-        judge: Any = self.engines.judge()
+        judge = self.engines.judge()
         if wait_s > 0 and not all(judge.done(e, t) for _, e, t, _ in self._refining):
             self.ui.status("the LLM judge is finishing its review…")
         deadline = time.monotonic() + wait_s
@@ -299,25 +320,50 @@ class PracticeSession:
         for a, b in changed:
             self.ui.say(f"  {a.point}: {a.status} → {b.status}")
 
-    def _show_feedback(self, j: Judgement) -> None:
-        covered = [p for p in j.points if p.status != "missing"]
-        self.ui.say(f"Score {j.score:.0%} — covered {len(covered)} of {len(j.points)} points.")
-        for p in j.points:
-            mark = {"covered": "+", "partial": "~", "missing": "-"}[p.status]
-            quote = f'  "{p.evidence}"' if p.evidence else ""
-            self.ui.say(f"  {mark} {p.point}{quote}")
+    # ------------------------------------------------------------------ the exchange
+    def _main_of(self, turn: Turn) -> Turn:
+        return self.record.turns[turn.parent] if turn.parent is not None else turn
 
-    def _close_question(self, turn: Turn) -> None:
-        """Speak a short summary once the question and its follow-ups are done."""
-        last = turn.final_take.judgement if turn.final_take else None
-        if last is None:
-            return
-        missed = [p.point for p in last.points if p.status == "missing"]
-        if missed:
-            summary = f"You covered {len(last.points) - len(missed)} of {len(last.points)} " \
-                      f"points. To strengthen it, mention: {missed[0]}."
+    def _exchange(self, main: Turn, entry: BankEntry | None) -> QuestionExchange:
+        """The main question `main` and its follow-ups so far, scored as one."""
+        turns = [main, *(t for t in self.record.turns
+                         if t.kind == "follow_up" and t.parent == main.index)]
+        return build_exchange(turns, entry)
+
+    def _judge_fn(self, turn: Turn, rec: TakeRecord) -> JudgeFn:
+        """The engines' assess (one answer, whole rubric) with the follow-up re-chosen from the
+        exchange's coverage: what earlier takes covered is never probed again."""
+        main = self._main_of(turn)
+        before = self._exchange(main, self.entries.get(main.question_id))
+        position = next(i for i, t in enumerate(before.turns) if t.turn is turn)
+        earlier = [(j.follow_up, j.follow_up_id) for t in before.turns for k in t.turn.takes
+                   if (j := k.judgement) is not None]
+
+        def judge_fn(judge: Judge, entry: BankEntry, transcript: Transcript,
+                     asked: set[str]) -> Judgement:
+            j = self.engines.assess(judge, entry, transcript, asked)
+            return with_exchange_follow_up(j, entry, before.coverage, position, rec.index,
+                                           asked, earlier)
+        return judge_fn
+
+    def _show_feedback(self, turn: Turn, entry: BankEntry, j: Judgement) -> None:
+        if turn.kind == "question":
+            lines = feedback.answer_lines(j.points, j.score)
         else:
-            summary = "You covered every point. Well done."
+            ex = self._exchange(self._main_of(turn), entry)
+            # Points credited by any other take of the exchange (this one is the newest).
+            already = {p.point_id for t in ex.turns for k in t.turn.takes if k is not
+                       turn.final_take and (kj := k.judgement) is not None
+                       for p in kj.points if p.status != "missing"}
+            lines = feedback.follow_up_lines(j.points, turn.targets or [], already)
+        for line in lines:
+            self.ui.say(line)
+
+    def _close_question(self, turn: Turn, entry: BankEntry) -> None:
+        """Print and speak a summary of the whole exchange once its follow-ups are done."""
+        summary = feedback.summary(self._exchange(turn, entry))
+        if summary is None:
+            return
         self.ui.say(summary)
         self.engines.speaker.speak(summary)
 
@@ -325,46 +371,37 @@ class PracticeSession:
 class _LazyStream:
     """Buffers audio until the transcriber has warmed up, then streams into it."""
 
-    def __init__(self, factory: Callable[[], Transcriber], prompt: str | None,
+    def __init__(self, transcriber: Lazy[Transcriber], prompt: str | None,
                  on_update: Callable[[Transcript, bool], None] | None = None) -> None:
-        self._factory, self._prompt, self._on_update = factory, prompt, on_update
-        self._stream: Any = None
-        self._pending: list[Any] = []
+        self._transcriber, self._prompt, self._on_update = transcriber, prompt, on_update
+        self._stream: StreamingTranscription | None = None
+        self._pending: list[np.ndarray] = []
         self._lock = threading.Lock()
         self._cancelled = False
 
-    def _ensure(self) -> Any:
+    def _ensure(self) -> StreamingTranscription:
         if self._stream is None:
-            self._stream = self._factory().stream(prompt=self._prompt)
-            if self._on_update is not None and hasattr(self._stream, "on_update"):
-                self._stream.on_update = self._on_update  # streams may report progress
+            self._stream = self._transcriber().stream(prompt=self._prompt)
+            self._stream.on_update = self._on_update  # before any audio: see every update
             for chunk in self._pending:
                 self._stream.feed(chunk)
             self._pending.clear()
         return self._stream
 
-    def feed(self, chunk: Any) -> None:
+    def feed(self, chunk: np.ndarray) -> None:
         with self._lock:
             if self._cancelled:
                 return
-            ready = self._stream is not None or _is_ready(self._factory)
-            if ready:
+            if self._stream is not None or self._transcriber.ready():
                 self._ensure().feed(chunk)
             else:
                 self._pending.append(chunk)
 
     def finish(self) -> Transcript:
         with self._lock:
-            result: Transcript = self._ensure().finish()
-            return result
+            return self._ensure().finish()
 
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
             self._pending.clear()
-
-
-def _is_ready(factory: Callable[[], Transcriber]) -> bool:
-    """A factory may expose `ready()` (background warm-up); plain callables count as ready."""
-    ready = getattr(factory, "ready", None)
-    return bool(ready()) if callable(ready) else True

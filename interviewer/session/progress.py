@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from interviewer.bank.loader import Bank
+from interviewer.session.exchange import question_exchanges
 from interviewer.session.store import SessionRecord
 
 #: Review intervals (days) per Leitner box: a covered point moves up a box, a miss resets it.
@@ -54,29 +55,25 @@ class Progress:
 
 
 def compute_progress(records: list[SessionRecord], bank: Bank | None = None) -> Progress:
-    """Replay every judged take in time order into per-point states and per-topic scores."""
+    """Replay every question exchange in time order into per-point states (each point's best
+    status over the question and its follow-ups) and per-topic scores (the exchange's score)."""
     prog = Progress()
     for rec in sorted(records, key=lambda r: r.created):
         when = datetime.fromisoformat(rec.created)
-        for turn in rec.turns:
-            take = turn.final_take
-            j = take.judgement if take else None
-            if j is None:
+        for x in question_exchanges(rec, bank.entries if bank is not None else None):
+            if x.coverage is None:
                 continue
-            if turn.kind == "question":
-                topic = "?"
-                if bank is not None and turn.question_id in bank.entries:
-                    topic = bank.entries[turn.question_id].question.topic
-                prog.topic_scores.setdefault(topic, []).append((rec.created, j.score))
-                if take and take.metrics:
-                    prog.delivery.append({"date": rec.created, "question_id": turn.question_id,
-                                          **take.metrics.model_dump()})
-            for v in j.points:
-                key = (turn.question_id, v.point_id)
-                st = prog.points.setdefault(key, PointState(turn.question_id, v.point_id, v.point))
-                # A follow-up answer can only add credit, never take away the main answer's.
-                if turn.kind == "follow_up" and v.status == "missing":
-                    continue
+            topic = "?"
+            if bank is not None and x.question_id in bank.entries:
+                topic = bank.entries[x.question_id].question.topic
+            prog.topic_scores.setdefault(topic, []).append((rec.created, x.coverage.score))
+            take = x.turns[0].turn.final_take
+            if take and take.metrics:
+                prog.delivery.append({"date": rec.created, "question_id": x.question_id,
+                                      **take.metrics.model_dump()})
+            for v in x.coverage.points:
+                key = (x.question_id, v.point_id)
+                st = prog.points.setdefault(key, PointState(x.question_id, v.point_id, v.point))
                 st.history.append((rec.created, v.status))
                 st.box = st.box + 1 if v.status == "covered" else (
                     st.box if v.status == "partial" else 0)

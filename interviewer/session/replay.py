@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from interviewer.env import Environment
 from interviewer.errors import UsageError
-from interviewer.protocols import Player
+from interviewer.protocols import Player, Speaker
+from interviewer.session.exchange import ExchangeTurn, question_exchanges, targeted_score
+from interviewer.session.feedback import summary
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord
 
 BOLD, END = "\033[1m", "\033[0m"
@@ -30,44 +32,72 @@ def _words_printer(take: TakeRecord, env: Environment):  # type: ignore[no-untyp
 
 
 def replay(rec: SessionRecord, store: SessionStore, env: Environment, *,
-           player: Player | None, turn: int | None = None) -> None:
+           player: Player | None, turn: int | None = None,
+           speaker: Speaker | None = None) -> None:
+    """Print each turn's question (spoken too when a `speaker` is given) and play its takes;
+    a follow-up's takes are shown against what it asked, and each question ends with the summary
+    of its whole exchange."""
     turns = rec.turns
     if turn is not None:
         if not 1 <= turn <= len(turns):
             raise UsageError(f"--turn {turn}: session {rec.id} has turns 1..{len(turns)}")
         turns = [turns[turn - 1]]
-    emph = env.stdout_isatty
+    where = {t.turn.index: (x, t) for x in question_exchanges(rec) for t in x.turns}
     for t in turns:
         env.out(f"\n== {t.index + 1}. {'Question' if t.kind == 'question' else 'Follow-up'}: "
                 f"{t.text}")
+        if speaker is not None:
+            speaker.speak(t.text)
+        exchange, xt = where[t.index]
         for take in t.takes:
             if len(t.takes) > 1:
                 env.out(f"-- take {take.index + 1}")
-            played = False
-            if player is not None and take.audio:
-                path = store.audio_path(rec, take.audio)
-                if path.is_file():
-                    on_progress, flush = _words_printer(take, env)
-                    try:
-                        player.play(path, on_progress=on_progress)
-                    except KeyboardInterrupt:
-                        flush()
-                        env.out("(stopped)")
-                        return
-                    flush()
-                    played = True
-            if not played:
-                text = take.transcript.text if take.transcript else "(no answer)"
-                env.out(text)
-            j = take.judgement
-            if j is None:
-                continue
-            env.out(f"score {j.score:.0%}  ({j.judge.backend}/{j.judge.model})")
-            for p in j.points:
-                ev = ""
-                if p.evidence:
-                    ev = f'  "{BOLD}{p.evidence}{END}"' if emph else f'  "{p.evidence}"'
-                env.out(f"  [{p.status:^7}] {p.point}{ev}")
+            if not _play(rec, store, env, player, take):
+                return
+            for line in _verdict_lines(xt, take, emph=env.stdout_isatty):
+                env.out(line)
+        if turn is None and exchange.turns[-1] is xt and (closing := summary(exchange)):
+            env.out(closing)
+
+
+def _play(rec: SessionRecord, store: SessionStore, env: Environment, player: Player | None,
+          take: TakeRecord) -> bool:
+    """Play a take with its words in step (or print its transcript); False if stopped."""
+    if player is not None and take.audio:
+        path = store.audio_path(rec, take.audio)
+        if path.is_file():
+            on_progress, flush = _words_printer(take, env)
+            try:
+                player.play(path, on_progress=on_progress)
+            except KeyboardInterrupt:
+                flush()
+                env.out("(stopped)")
+                return False
+            flush()
+            return True
+    env.out(take.transcript.text if take.transcript else "(no answer)")
+    return True
+
+
+def _verdict_lines(xt: ExchangeTurn, take: TakeRecord, *, emph: bool) -> list[str]:
+    j = take.judgement
+    if j is None:
+        return []
+    points = j.points
+    if xt.turn.kind == "question":
+        head = f"score {j.score:.0%}"
+    elif xt.targets:
+        points = [p for p in j.points if p.point_id in xt.targets]
+        head = f"score on what the follow-up asked {targeted_score(points, xt.targets):.0%}"
+    else:
+        head = "no score of its own (adds to the question's coverage)"
+    lines = [f"{head}  ({j.judge.backend}/{j.judge.model})"]
+    for p in points:
+        ev = ""
+        if p.evidence:
+            ev = f'  "{BOLD}{p.evidence}{END}"' if emph else f'  "{p.evidence}"'
+        lines.append(f"  [{p.status:^7}] {p.point}{ev}")
+    return lines
 
 
 __all__ = ["replay"]

@@ -1,15 +1,103 @@
-"""Session reports: Markdown, JSON, and one self-contained HTML file (audio embedded)."""
+"""Session reports: Markdown, JSON, and one self-contained HTML file (audio embedded).
+
+Every format shows each question as one exchange (`session/exchange.py`): the question's score
+over all of its answers, each rubric point's best status with the turn whose answer earned it and
+the quote, then the turns (question and follow-ups) with their takes. A follow-up is shown against
+the points it asked about.
+
+`report --format json` is a contract other tools read (README "Report JSON"):
+`{"session", "score", "questions": [{"question_id", "text", "score",
+"points": [{"id", "text", "status", "evidence", "turn"}],
+"turns": [{"kind", "text", "targets", "score"}]}]}`.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from interviewer.bank.loader import Bank
-from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
+from interviewer.bank.models import BankEntry
+from interviewer.protocols import PointVerdict, Status
+from interviewer.session.exchange import ExchangeTurn, QuestionExchange, question_exchanges
+from interviewer.session.store import SessionRecord, SessionStore, TakeRecord
 
 
+# --------------------------------------------------------------------------- the JSON contract
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReportPoint(_Strict):
+    """A rubric point over the whole exchange."""
+
+    id: str
+    text: str
+    status: Status
+    evidence: str | None  # the quote that earned it (or that contradicted it)
+    turn: int | None  # index in the question's `turns` of the answer that earned it; None: missed
+
+
+class ReportTurn(_Strict):
+    """The question or one of its follow-ups."""
+
+    kind: Literal["question", "follow_up"]
+    text: str
+    targets: list[str]  # point ids it asks about (the question: every point)
+    score: float | None  # over its targets only; None: unanswered, or a follow-up without targets
+
+
+class ReportQuestion(_Strict):
+    question_id: str
+    text: str
+    score: float | None  # weighted coverage over every answer of the exchange
+    points: list[ReportPoint]
+    turns: list[ReportTurn]
+
+
+class SessionReport(_Strict):
+    session: str
+    score: float | None  # mean of the question scores
+    questions: list[ReportQuestion]
+
+
+def _report_points(x: QuestionExchange, entry: BankEntry | None) -> list[ReportPoint]:
+    if x.coverage is not None:
+        return [ReportPoint(id=p.point_id, text=p.point, status=p.status, evidence=p.evidence,
+                            turn=p.turn) for p in x.coverage.points]
+    if entry is None:  # never judged and gone from the bank: its points are unknown
+        return []
+    return [ReportPoint(id=p.id, text=p.text, status="missing", evidence=None, turn=None)
+            for p in entry.rubric.points]
+
+
+def build_report(rec: SessionRecord, bank: Bank | None = None) -> SessionReport:
+    """The session as the report contract (the bank, when given, resolves old sessions' follow-up
+    targets and names the points of questions never answered)."""
+    entries: Mapping[str, BankEntry] = bank.entries if bank else {}
+    questions = []
+    for x in question_exchanges(rec, entries):
+        turns = [ReportTurn(kind=t.turn.kind, text=t.turn.text, targets=t.targets,
+                            score=t.score) for t in x.turns]
+        questions.append(ReportQuestion(question_id=x.question_id, text=x.text, score=x.score,
+                                        points=_report_points(x, entries.get(x.question_id)),
+                                        turns=turns))
+    scores = [q.score for q in questions if q.score is not None]
+    mean = round(sum(scores) / len(scores), 4) if scores else None
+    return SessionReport(session=rec.id, score=mean, questions=questions)
+
+
+def to_json(rec: SessionRecord, bank: Bank | None = None) -> str:
+    """The report contract as indented JSON (nulls kept: they are part of the contract)."""
+    return build_report(rec, bank).model_dump_json(indent=2)
+
+
+# --------------------------------------------------------------------------- shared pieces
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.0%}"
 
@@ -29,30 +117,78 @@ def _metrics_line(t: TakeRecord) -> str:
     return ", ".join(parts)
 
 
-def to_json(rec: SessionRecord) -> str:
-    return rec.model_dump_json(indent=2, exclude_none=True)
+def _turn_label(t: ExchangeTurn, i: int) -> str:
+    return "question" if t.turn.kind == "question" else f"follow-up {i}"
 
 
+def _earned_where(x: QuestionExchange, turn: int | None) -> str:
+    """'turn 2 (follow-up 1)' for a point's earning turn."""
+    if turn is None:
+        return ""
+    return f"turn {turn + 1} ({_turn_label(x.turns[turn], turn)})"
+
+
+def _shown_points(t: ExchangeTurn, points: list[PointVerdict]) -> list[PointVerdict]:
+    """A follow-up's take is shown against its targets only (all points if it has none)."""
+    if t.turn.kind == "question" or not t.targets:
+        return points
+    return [p for p in points if p.point_id in t.targets]
+
+
+def _turn_score_text(t: ExchangeTurn) -> str:
+    if t.turn.kind == "question":
+        return f"answer score {_pct(t.score)}"
+    if not t.targets:
+        return "no score of its own (adds to the question's coverage)"
+    return f"score on what it asked {_pct(t.score)}"
+
+
+# --------------------------------------------------------------------------- Markdown
 def to_markdown(rec: SessionRecord, bank: Bank | None = None) -> str:
+    entries: Mapping[str, BankEntry] = bank.entries if bank else {}
+    exchanges = question_exchanges(rec, entries)
+    scores = [s for x in exchanges if (s := x.score) is not None]
     out = [f"# Practice session {rec.id}", "",
            f"- date: {rec.created}", f"- status: {rec.status}",
-           f"- mean score: {_pct(rec.mean_score())}",
+           f"- mean score: {_pct(sum(scores) / len(scores) if scores else None)}",
            f"- engines: {', '.join(f'{k}={v}' for k, v in rec.engines.items()) or '-'}", ""]
-    for turn in rec.turns:
-        label = "Question" if turn.kind == "question" else "Follow-up"
-        out += [f"## {turn.index + 1}. {label}: {turn.text}", ""]
-        if turn.skipped:
-            out += ["_skipped_", ""]
-        for take in turn.takes:
-            out += _take_md(take, len(turn.takes) > 1)
-        if turn.kind == "question" and bank and turn.question_id in bank.entries:
-            out += ["**Reference answer.** " + bank.entries[turn.question_id].question
-                    .reference_answer, ""]
+    for n, x in enumerate(exchanges, 1):
+        out += _exchange_md(n, x, entries.get(x.question_id))
     return "\n".join(out)
 
 
-def _take_md(take: TakeRecord, several: bool) -> list[str]:
-    out = [f"### Take {take.index + 1}"] if several else []
+def _exchange_md(n: int, x: QuestionExchange, entry: BankEntry | None) -> list[str]:
+    out = [f"## {n}. {x.text}", "", f"Question score **{_pct(x.score)}** over "
+           f"{len(x.turns)} turn(s).", ""]
+    if x.coverage is not None:
+        out += ["| point | status | earned in | quote |", "|---|---|---|---|"]
+        for p in x.coverage.points:
+            quote = (p.evidence or "").replace("|", "\\|")
+            out.append(f"| {p.point} | {p.status} | {_earned_where(x, p.turn) or '–'} | "
+                       f"{quote} |")
+        out.append("")
+    for i, t in enumerate(x.turns):
+        out += _turn_md(i, t)
+    if entry is not None:
+        out += ["**Reference answer.** " + entry.question.reference_answer, ""]
+    return out
+
+
+def _turn_md(i: int, t: ExchangeTurn) -> list[str]:
+    label = "Question" if t.turn.kind == "question" else "Follow-up"
+    asks = f" — asks about: {', '.join(t.targets)}" if t.turn.kind == "follow_up" and \
+        t.targets else ""
+    out = [f"### Turn {i + 1}. {label}: {t.turn.text}{asks}", "",
+           f"_{_turn_score_text(t)}_", ""]
+    if t.turn.skipped:
+        out += ["_skipped_", ""]
+    for take in t.turn.takes:
+        out += _take_md(t, take, len(t.turn.takes) > 1)
+    return out
+
+
+def _take_md(t: ExchangeTurn, take: TakeRecord, several: bool) -> list[str]:
+    out = [f"#### Take {take.index + 1}"] if several else []
     if take.audio:
         out.append(f"Audio: `{take.audio}`")
     text = take.transcript.text if take.transcript else ""
@@ -61,17 +197,20 @@ def _take_md(take: TakeRecord, several: bool) -> list[str]:
         out += [f"Delivery: {ml}", ""]
     j = take.judgement
     if j:
-        out.append(f"Score **{_pct(j.score)}** (judge: {j.judge.backend} / {j.judge.model})")
-        out.append("")
-        for p in j.points:
+        out += [f"Judge: {j.judge.backend} / {j.judge.model}", ""]
+        for p in _shown_points(t, j.points):
             ev = f' — "{p.evidence}"' if p.evidence else ""
             out.append(f"- [{p.status}] {p.point}{ev}")
-        for fb in j.missed_feedback:
-            out.append(f"  - to add: {fb}")
+        shown = {p.point_id for p in _shown_points(t, j.points)}
+        for fb, p in zip(j.missed_feedback, [p for p in j.points if p.status != "covered"],
+                         strict=False):
+            if p.point_id in shown:
+                out.append(f"  - to add: {fb}")
         out.append("")
     return out
 
 
+# --------------------------------------------------------------------------- HTML
 def _highlight(text: str, take: TakeRecord) -> str:
     """Transcript HTML with each credited evidence span wrapped in <mark>."""
     j = take.judgement
@@ -87,22 +226,20 @@ def _highlight(text: str, take: TakeRecord) -> str:
     return "".join(out)
 
 
-def _chart(rec: SessionRecord) -> str:
-    """Inline SVG bar chart of the score per answered turn."""
-    bars = [(t, tk.judgement.score) for t in rec.turns for tk in t.takes[-1:]
-            if tk.judgement is not None]
+def _chart(exchanges: list[QuestionExchange]) -> str:
+    """Inline SVG bar chart of the score per question exchange."""
+    bars = [(i, s) for i, x in enumerate(exchanges, 1) if (s := x.score) is not None]
     if not bars:
         return ""
     w, h, bw = 40 * len(bars) + 20, 140, 28
     parts = [f'<svg class="chart" width="{w}" height="{h}" role="img" '
-             'aria-label="score per answer">']
-    for i, (t, s) in enumerate(bars):
+             'aria-label="score per question">']
+    for k, (n, s) in enumerate(bars):
         bh = int(100 * s)
-        x = 10 + 40 * i
-        parts.append(f'<rect x="{x}" y="{110 - bh}" width="{bw}" height="{bh}" '
-                     f'fill="{"#2a7" if t.kind == "question" else "#69c"}"/>'
+        x = 10 + 40 * k
+        parts.append(f'<rect x="{x}" y="{110 - bh}" width="{bw}" height="{bh}" fill="#2a7"/>'
                      f'<text x="{x + bw // 2}" y="125" font-size="10" text-anchor="middle">'
-                     f'{t.index + 1}</text><text x="{x + bw // 2}" y="{105 - bh}" '
+                     f'{n}</text><text x="{x + bw // 2}" y="{105 - bh}" '
                      f'font-size="10" text-anchor="middle">{s:.0%}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -110,7 +247,9 @@ def _chart(rec: SessionRecord) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
 mark{background:#cfe8cf}.missing{color:#a33}.partial{color:#a70}.covered{color:#272}
-.turn{border-top:1px solid #ccc;padding-top:1rem}audio{width:100%}.ref{color:#444}"""
+.question{border-top:2px solid #999;padding-top:1rem}.turn{border-top:1px solid #ddd}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
+audio{width:100%}.ref{color:#444}"""
 
 _SCRIPT = """document.querySelectorAll('audio').forEach(function(a){
 a.addEventListener('loadedmetadata',function(){a.dataset.duration=a.duration.toFixed(2);});
@@ -119,20 +258,49 @@ a.addEventListener('error',function(){a.dataset.error='1';});});"""
 
 def to_html(rec: SessionRecord, store: SessionStore, bank: Bank | None = None) -> str:
     """One self-contained file: audio as data URIs, no external resources."""
+    entries: Mapping[str, BankEntry] = bank.entries if bank else {}
+    exchanges = question_exchanges(rec, entries)
+    scores = [s for x in exchanges if (s := x.score) is not None]
     body = [f"<h1>Practice session {html.escape(rec.id)}</h1>",
             f"<p>{html.escape(rec.created)} · {html.escape(rec.status)} · mean score "
-            f"<b>{_pct(rec.mean_score())}</b></p>", _chart(rec)]
-    for turn in rec.turns:
-        body.append(_turn_html(turn, rec, store, bank))
+            f"<b>{_pct(sum(scores) / len(scores) if scores else None)}</b></p>",
+            _chart(exchanges)]
+    for n, x in enumerate(exchanges, 1):
+        body.append(_exchange_html(n, x, rec, store, entries.get(x.question_id)))
     return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<title>Session {html.escape(rec.id)}</title><style>{_CSS}</style></head><body>"
             + "".join(body) + f"<script>{_SCRIPT}</script></body></html>")
 
 
-def _turn_html(turn: Turn, rec: SessionRecord, store: SessionStore, bank: Bank | None) -> str:
-    label = "Question" if turn.kind == "question" else "Follow-up"
-    out = [f'<section class="turn"><h2>{turn.index + 1}. {label}: {html.escape(turn.text)}</h2>']
-    for take in turn.takes:
+def _coverage_html(x: QuestionExchange) -> str:
+    if x.coverage is None:
+        return "<p><i>(not answered)</i></p>"
+    rows = "".join(
+        f'<tr class="{p.status}"><td>{html.escape(p.point)}</td><td>{p.status}</td>'
+        f"<td>{html.escape(_earned_where(x, p.turn)) or '–'}</td>"
+        f"<td>{html.escape(p.evidence or '')}</td></tr>" for p in x.coverage.points)
+    return ("<table class=coverage><tr><th>point</th><th>status</th><th>earned in</th>"
+            f"<th>quote</th></tr>{rows}</table>")
+
+
+def _exchange_html(n: int, x: QuestionExchange, rec: SessionRecord, store: SessionStore,
+                   entry: BankEntry | None) -> str:
+    out = [f'<section class="question"><h2>{n}. {html.escape(x.text)}</h2>'
+           f"<p>Question score <b>{_pct(x.score)}</b> over {len(x.turns)} turn(s)</p>",
+           _coverage_html(x)]
+    out += [_turn_html(i, t, rec, store) for i, t in enumerate(x.turns)]
+    if entry is not None:
+        out.append(f"<details class=ref><summary>Reference answer</summary>"
+                   f"<p>{html.escape(entry.question.reference_answer)}</p></details>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _turn_html(i: int, t: ExchangeTurn, rec: SessionRecord, store: SessionStore) -> str:
+    label = "Question" if t.turn.kind == "question" else "Follow-up"
+    out = [f'<div class="turn"><h3>Turn {i + 1}. {label}: {html.escape(t.turn.text)}</h3>'
+           f"<p><i>{html.escape(_turn_score_text(t))}</i></p>"]
+    for take in t.turn.takes:
         if take.audio:
             path: Path = store.audio_path(rec, take.audio)
             if path.is_file():
@@ -143,31 +311,24 @@ def _turn_html(turn: Turn, rec: SessionRecord, store: SessionStore, bank: Bank |
         out.append(f"<p class=transcript>{_highlight(text, take) or '<i>(no answer)</i>'}</p>")
         if ml := _metrics_line(take):
             out.append(f"<p class=metrics>Delivery: {html.escape(ml)}</p>")
-        j = take.judgement
-        if j:
-            out.append(f"<p>Score <b>{_pct(j.score)}</b> · judge "
-                       f"{html.escape(j.judge.backend)} / {html.escape(j.judge.model)}</p><ul>")
-            for p in j.points:
+        if (j := take.judgement) is not None:
+            out.append(f"<p>judge {html.escape(j.judge.backend)} / "
+                       f"{html.escape(j.judge.model)}</p><ul>")
+            for p in _shown_points(t, j.points):
                 ev = f" — “{html.escape(p.evidence)}”" if p.evidence else ""
                 out.append(f'<li class="{p.status}">[{p.status}] {html.escape(p.point)}{ev}</li>')
             out.append("</ul>")
-            if j.missed_feedback:
-                out.append("<p>To add:</p><ul>" + "".join(
-                    f"<li>{html.escape(f)}</li>" for f in j.missed_feedback) + "</ul>")
-    if turn.kind == "question" and bank and turn.question_id in bank.entries:
-        ref = bank.entries[turn.question_id].question.reference_answer
-        out.append(f"<details class=ref><summary>Reference answer</summary>"
-                   f"<p>{html.escape(ref)}</p></details>")
-    out.append("</section>")
+    out.append("</div>")
     return "".join(out)
 
 
 def render(rec: SessionRecord, store: SessionStore, fmt: str, bank: Bank | None) -> str:
+    """The report in `fmt` ("json", "md" or "html")."""
     if fmt == "json":
-        return to_json(rec)
+        return to_json(rec, bank)
     if fmt == "md":
         return to_markdown(rec, bank)
     return to_html(rec, store, bank)
 
 
-__all__ = ["render", "to_html", "to_json", "to_markdown"]
+__all__ = ["SessionReport", "build_report", "render", "to_html", "to_json", "to_markdown"]

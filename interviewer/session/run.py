@@ -1,25 +1,60 @@
-"""Wiring for `interviewer practice`: pick questions, build engines (warming up in the
-background), run the loop, print where everything was saved."""
+"""Wiring for `interviewer practice`: open (or resume) the session, build its engines through the
+factory (warming up in the background), run the loop, print where everything was saved.
+
+What the command line asked for arrives as a typed `PracticeRequest`; the part that decides how
+the session runs (`SessionSettings`) is stored with the session, and `--resume` runs on the stored
+settings (devices come from the new command line: they belong to the machine).
+"""
 
 from __future__ import annotations
 
-import argparse
 from contextlib import ExitStack
-from typing import Any
+from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from interviewer.bank.loader import Bank
 from interviewer.bank.models import BankEntry
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus
-from interviewer.factory import Warm, make_judge, make_recorder, make_speaker, make_transcriber
+from interviewer.factory import (
+    ENGINE_THREADS,
+    Warm,
+    make_judge,
+    make_recorder,
+    make_speaker,
+    make_transcriber,
+)
 from interviewer.judge.llm_log import JsonlSink
+from interviewer.protocols import SessionJudge
+from interviewer.session.exchange import session_score
 from interviewer.session.loop import Engines, PracticeSession
 from interviewer.session.selection import select_questions
-from interviewer.session.store import SessionRecord, SessionStore, new_session_id, now_iso
+from interviewer.session.store import (
+    SessionRecord,
+    SessionSettings,
+    SessionStore,
+    new_session_id,
+    now_iso,
+)
 from interviewer.session.ui import Console, stream_is_tty
 
-#: Settings stored with a session so `--resume` continues it the same way.
-_KEPT = ("max_follow_ups", "silence", "max_s", "no_answer_timeout", "text", "answers_from",
-         "no_tts", "asr", "asr_model", "judge", "judge_model", "voice", "rate")
+
+class PracticeRequest(BaseModel):
+    """Everything `interviewer practice` was asked to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settings: SessionSettings = Field(default_factory=SessionSettings)  # stored with the session
+    question_ids: list[str] = Field(default_factory=list)
+    topic: str | None = None
+    difficulty: str | None = None
+    count: int = 3
+    seed: int | None = None
+    drill: bool = False
+    input_device: str | None = None
+    output_device: str | None = None
+    resume: str | None = None  # a session id, folder or "last"
 
 
 def _prompt_for(entry: BankEntry) -> str | None:
@@ -32,102 +67,107 @@ def _prompt_for(entry: BankEntry) -> str | None:
     return build_prompt(entry.question.text, terms)
 
 
-def run_practice(args: argparse.Namespace, env: Environment, store: SessionStore) -> ExitStatus:
+def run_practice(req: PracticeRequest, env: Environment, store: SessionStore) -> ExitStatus:
     """Run (or resume) a session, holding its folder lock until the end (`rejudge` of a running
     session would otherwise be overwritten by the session's next save)."""
     with ExitStack() as hold:
-        return _run_practice(args, env, store, hold)
+        bank = env.load_bank()
+        record = _open_record(req, env, store, bank, hold)
+        entries = {qid: bank.entries[qid] for qid in record.plan if qid in bank.entries}
+        for qid in record.plan:
+            if qid not in entries:  # removed from the bank since: the loop skips it
+                env.err(f"warning: question {qid!r} is no longer in the bank; skipped")
+        console = Console(env.stdin, env.stdout, env.stderr, interactive=env.stdin_isatty,
+                          live=stream_is_tty(env.stderr))
+        engines, judge = build_engines(req, record, store, env)
+        session = PracticeSession(record, store, engines, console,
+                                  max_follow_ups=record.settings.max_follow_ups, entries=entries)
+        env.err(f"session {record.id} → {store.folder(record.id)}")
+        record = session.run()
+        _close_judge(judge)
+        mean = session_score(record, entries)
+        console.say(f"\nSession {record.id} {record.status}. Mean score: "
+                    + ("–" if mean is None else f"{mean:.0%}"))
+        console.say(f"Saved in {store.folder(record.id)}  (replay: interviewer replay "
+                    f"{record.id})")
+        quit_early = record.status == "interrupted" and not session.quit_requested
+        return ExitStatus.INTERRUPTED if quit_early else ExitStatus.OK
 
 
-def _run_practice(args: argparse.Namespace, env: Environment, store: SessionStore,
-                  hold: ExitStack) -> ExitStatus:
-    bank = env.load_bank()
-    if args.resume:
-        sid = store.resolve(args.resume)
+def _open_record(req: PracticeRequest, env: Environment, store: SessionStore, bank: Bank,
+                 hold: ExitStack) -> SessionRecord:
+    """The resumed session (its stored settings win) or a new one with the questions picked."""
+    if req.resume:
+        sid = store.resolve(req.resume)
         hold.enter_context(store.lock(sid))
         record = store.load(sid)
-        for k, v in record.settings.items():
-            if k in _KEPT:
-                setattr(args, k, v if k != "answers_from" or v is None else __import__(
-                    "pathlib").Path(v))
         record.status = "running"
         env.err(f"resuming {record.id}: {len(record.remaining())} question(s) left")
-    else:
-        drill = None
-        if args.drill:
-            from interviewer.session.progress import compute_progress
+        return record
+    record = SessionRecord(id=new_session_id(), created=now_iso(), updated=now_iso(),
+                           plan=[e.id for e in _pick(req, env, store, bank)],
+                           settings=req.settings)
+    store.create(record)
+    hold.enter_context(store.lock(record.id))
+    return record
 
-            drill = compute_progress(store.load_all(lambda m: env.err(f"warning: {m}")),
-                                     bank).drill_order()
-            if not drill:
-                env.err("nothing is due for drilling yet: picking questions as usual")
-        picked = select_questions(bank, question_ids=args.question, topic=args.topic,
-                                  difficulty=args.difficulty, count=args.count, seed=args.seed,
-                                  drill_order=drill)
-        settings: dict[str, Any] = {k: getattr(args, k) for k in _KEPT}
-        settings["answers_from"] = str(args.answers_from) if args.answers_from else None
-        record = SessionRecord(id=new_session_id(), created=now_iso(), updated=now_iso(),
-                               plan=[e.id for e in picked], settings=settings)
-        store.create(record)
-        hold.enter_context(store.lock(record.id))
-    entries = {qid: bank.entries[qid] for qid in record.plan if qid in bank.entries}
-    for qid in record.plan:
-        if qid not in entries:  # removed from the bank since: the loop skips it
-            env.err(f"warning: question {qid!r} is no longer in the bank; skipped")
 
-    console = Console(env.stdin, env.stdout, env.stderr, interactive=env.stdin_isatty,
-                      live=stream_is_tty(env.stderr))
-    speaker = make_speaker(no_tts=args.no_tts, voice=args.voice, rate=args.rate,
-                           output_device=args.output_device)
-    record.engines["tts"] = "print" if args.no_tts else "pyttsx3"
-    # Engines load on background threads once the first question has started playing.
-    gate = getattr(speaker, "started", None)
-    # `refine`: with the offline LLM, the follow-up comes from a fast first pass and the LLM's
-    # verdicts are stored when ready (see judge/refine.py).
+def _pick(req: PracticeRequest, env: Environment, store: SessionStore,
+          bank: Bank) -> list[BankEntry]:
+    drill = None
+    if req.drill:
+        from interviewer.session.progress import compute_progress
+
+        drill = compute_progress(store.load_all(lambda m: env.err(f"warning: {m}")),
+                                 bank).drill_order()
+        if not drill:
+            env.err("nothing is due for drilling yet: picking questions as usual")
+    return select_questions(bank, question_ids=req.question_ids, topic=req.topic,
+                            difficulty=req.difficulty, count=req.count, seed=req.seed,
+                            drill_order=drill)
+
+
+def build_engines(req: PracticeRequest, record: SessionRecord, store: SessionStore,
+                  env: Environment) -> tuple[Engines, Warm[SessionJudge]]:
+    """The session's engines from its stored settings, all from the factory; Whisper and the
+    judge load on background threads once the first question has started playing."""
+    s = record.settings
+    speaker = make_speaker(no_tts=s.no_tts, voice=s.voice, rate=s.rate,
+                           output_device=req.output_device, tts=s.tts,
+                           models_dir=env.models_dir)
+    record.engines["tts"] = speaker.engine
+    gate = speaker.started
     # Every LLM exchange goes straight to the session's llm_calls.jsonl (0600), from any thread.
+    # `refine`: an offline LLM reviews in the background after a fast first pass.
     llm_log = JsonlSink(store.folder(record.id) / "llm_calls.jsonl")
-    judge = Warm(lambda: make_judge(backend=args.judge, model=args.judge_model, refine=True,
+    judge = Warm(lambda: make_judge(backend=s.judge, model=s.judge_model, refine=True,
                                     log=llm_log), "judge", after=gate)
-    transcriber = None
-    recorder = None
-    if not args.text:
-        transcriber = Warm(lambda: make_transcriber(engine=args.asr, model=args.asr_model,
-                                                    models_dir=env.models_dir), "asr",
-                           after=gate)
-        recorder = make_recorder(input_device=args.input_device, silence_s=args.silence,
-                                 max_s=args.max_s, no_answer_s=args.no_answer_timeout,
-                                 interactive=env.stdin_isatty, answers_from=args.answers_from)
-        record.engines["asr"] = f"{args.asr}:{args.asr_model}"
-
+    transcriber, recorder = None, None
+    if not s.text:
+        transcriber = Warm(lambda: make_transcriber(engine=s.asr, model=s.asr_model,
+                                                    models_dir=env.models_dir,
+                                                    threads=ENGINE_THREADS), "asr", after=gate)
+        recorder = make_recorder(input_device=req.input_device, silence_s=s.silence,
+                                 max_s=s.max_s, no_answer_s=s.no_answer_timeout,
+                                 interactive=env.stdin_isatty,
+                                 answers_from=Path(s.answers_from) if s.answers_from else None)
+        record.engines["asr"] = f"{s.asr}:{s.asr_model}"
     from interviewer.judge.policy import assess
 
     engines = Engines(speaker=speaker, recorder=recorder, transcriber=transcriber, judge=judge,
                       assess=assess, prompt_for=_prompt_for)
-    session = PracticeSession(record, store, engines, console,
-                              max_follow_ups=args.max_follow_ups, entries=entries)
-    env.err(f"session {record.id} → {store.folder(record.id)}")
-    record = session.run()
-    _close_judge(judge)
-    mean = record.mean_score()
-    console.say(f"\nSession {record.id} {record.status}. Mean score: "
-                + ("–" if mean is None else f"{mean:.0%}"))
-    console.say(f"Saved in {store.folder(record.id)}  (replay: interviewer replay {record.id})")
-    return ExitStatus.INTERRUPTED if record.status == "interrupted" and not session_quit(
-        session) else ExitStatus.OK
+    return engines, judge
 
 
-def _close_judge(judge: Warm[Any]) -> None:
+def _close_judge(judge: Warm[SessionJudge]) -> None:
     """Stop a refining judge's background worker (queued LLM work is no longer wanted)."""
     if not judge.ready():
         return
     try:
-        close = getattr(judge(), "close", None)
+        built = judge()
     except Exception:  # the judge failed to load: the session already reported it
         return
-    if callable(close):
-        close(wait=False)
+    built.close(wait=False)
 
 
-def session_quit(session: PracticeSession) -> bool:
-    """True when the candidate chose to quit (a normal end), not Ctrl-C."""
-    return bool(getattr(session, "_quit", False))
+__all__ = ["PracticeRequest", "build_engines", "run_practice"]

@@ -10,7 +10,7 @@ candidate speaks again the speculation is simply not used; the final transcript 
 usual (and sooner, because the judge has already encoded its sentences).
 
 Transcripts that are not complete yet (the windows finished so far) only warm the judge up
-(`warm(entry, text)` when it has one). Only judges that say they are cheap to run again
+(`SessionJudge.warm(entry, text)`). Only judges that declare they are cheap to run again
 (`speculative = True`: the embedded judge, or the refining judge's fast pass) are run
 speculatively; a remote LLM is asked once, on the final transcript.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from interviewer.bank.models import BankEntry
-from interviewer.protocols import Judge, Judgement, Transcript
+from interviewer.protocols import Judge, Judgement, SessionJudge, Transcript
 
 JudgeFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
 
@@ -33,7 +33,7 @@ JudgeFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
 class Speculation:
     """Background judging of a take's transcript-so-far (one per take)."""
 
-    def __init__(self, judge: Callable[[], Judge], assess: JudgeFn, entry: BankEntry,
+    def __init__(self, judge: Callable[[], SessionJudge], assess: JudgeFn, entry: BankEntry,
                  asked: set[str], *, prepare_speech: Callable[[str], Any] | None = None) -> None:
         self._judge, self._assess, self._entry, self._asked = judge, assess, entry, set(asked)
         self._prepare = prepare_speech
@@ -101,10 +101,8 @@ class Speculation:
         if not transcript.text.strip():
             return
         judge = self._judge()
-        if not complete or not getattr(judge, "speculative", False):
-            warm = getattr(judge, "warm", None)
-            if callable(warm):
-                warm(self._entry, transcript.text)
+        if not complete or not judge.speculative:
+            judge.warm(self._entry, transcript.text)
             return
         if transcript.text in self._results:
             return

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from interviewer.audio.endpoint import DEFAULT_MAX_S, DEFAULT_NO_ANSWER_S, DEFAULT_SILENCE_S
 from interviewer.errors import DataError, UsageError, one_line_validation
 from interviewer.fsutil import (
     append_private,
@@ -32,7 +33,9 @@ from interviewer.fsutil import (
 )
 from interviewer.protocols import Judgement, SpeechResult, Take, Transcript
 
-SCHEMA_VERSION = 1
+#: 2: follow-up turns store the points they probe (`targets`); scores are per question exchange
+#: (see `session/exchange.py`); `settings` is a typed `SessionSettings`. Version-1 files load.
+SCHEMA_VERSION = 2
 _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
@@ -82,6 +85,8 @@ class Turn(_M):
     kind: Literal["question", "follow_up"] = "question"
     parent: int | None = None  # the main question's turn index, for follow-ups
     follow_up_id: str | None = None
+    #: The rubric points a follow-up asks about (None: a schema-1 turn, derived when read).
+    targets: list[str] | None = None
     asked: SpeechResult | None = None
     takes: list[TakeRecord] = Field(default_factory=list)
     skipped: bool = False
@@ -89,6 +94,26 @@ class Turn(_M):
     @property
     def final_take(self) -> TakeRecord | None:
         return self.takes[-1] if self.takes else None
+
+
+class SessionSettings(_M):
+    """How a session runs, stored with it so `--resume` continues it the same way (devices are
+    not stored: they belong to the machine, not the session)."""
+
+    max_follow_ups: int = 1
+    silence: float = DEFAULT_SILENCE_S  # seconds of silence that end an answer
+    max_s: float = DEFAULT_MAX_S  # longest answer, seconds
+    no_answer_timeout: float = DEFAULT_NO_ANSWER_S
+    text: bool = False  # typed answers
+    answers_from: str | None = None  # a folder of WAV answers in place of the microphone
+    no_tts: bool = False
+    tts: str | None = None  # question voice ("piper" | "pyttsx3"; None: the default)
+    voice: str | None = None
+    rate: int | None = None
+    asr: str = "faster-whisper"
+    asr_model: str = "tiny.en"
+    judge: str = "auto"
+    judge_model: str | None = None
 
 
 class SessionRecord(_M):
@@ -100,18 +125,24 @@ class SessionRecord(_M):
     updated: str
     status: Literal["running", "completed", "interrupted"] = "running"
     plan: list[str] = Field(default_factory=list)  # question ids, in order
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: SessionSettings = Field(default_factory=SessionSettings)
     engines: dict[str, str] = Field(default_factory=dict)
     turns: list[Turn] = Field(default_factory=list)
     asked_follow_ups: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Read a version-1 file as version 2: the same turns (a follow-up's targets are derived
+        from its id when read, see `exchange.turn_targets`), settings typed. (`parse_session`
+        refuses newer versions.)"""
+        if isinstance(data, dict) and data.get("schema_version", 1) < 2:
+            settings = {k: v for k, v in (data.get("settings") or {}).items() if v is not None}
+            data = {**data, "schema_version": SCHEMA_VERSION, "settings": settings}
+        return data
+
     def main_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.kind == "question"]
-
-    def mean_score(self) -> float | None:
-        scores = [j.score for t in self.turns if t.kind == "question" and t.final_take
-                  and (j := t.final_take.judgement) is not None]
-        return sum(scores) / len(scores) if scores else None
 
     def remaining(self) -> list[str]:
         done = {t.question_id for t in self.main_turns()

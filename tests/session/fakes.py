@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from interviewer.bank.loader import Bank, load_bank
-from interviewer.protocols import SpeechResult, Take, Transcript, Word
+from interviewer.protocols import SpeakerBase, SpeechResult, Take, Transcript, Word
 
 Q = """
 questions:
@@ -64,7 +65,9 @@ def mini_bank(mini_root: Path) -> Bank:
     return load_bank(mini_root / "question_bank", mini_root / "rubrics")
 
 
-class FakeSpeaker:
+class FakeSpeaker(SpeakerBase):
+    engine = "fake"
+
     def __init__(self) -> None:
         self.said: list[str] = []
         self.prepared: list[str] = []
@@ -112,7 +115,7 @@ class FakeStream:
 
     def __init__(self, owner: FakeTranscriber) -> None:
         self.owner = owner
-        self.on_update = None
+        self.on_update: Callable[[Transcript, bool], None] | None = None
 
     def feed(self, chunk: np.ndarray) -> None:
         self.owner.fed += chunk.shape[0]

@@ -9,8 +9,10 @@ import pytest
 
 from interviewer.bank.loader import Bank
 from interviewer.errors import UsageError
+from interviewer.factory import Ready, declare_judge
 from interviewer.judge.fake import FakeJudge
 from interviewer.judge.policy import assess
+from interviewer.session.exchange import session_score
 from interviewer.session.loop import Engines, PracticeSession
 from interviewer.session.store import SessionRecord, SessionStore, new_session_id, now_iso
 from interviewer.session.ui import Console
@@ -29,7 +31,7 @@ def make_session(tmp_path: Path, bank: Bank, plan: list[str], judge: FakeJudge,
     speaker = FakeSpeaker()
     transcriber = FakeTranscriber(texts)
     engines = Engines(speaker=speaker, recorder=FakeRecorder(answers),
-                      transcriber=lambda: transcriber, judge=lambda: judge,
+                      transcriber=Ready(transcriber), judge=Ready(declare_judge(judge)),
                       assess=assess)
     stdin, out, err = streams()
     ui = Console(stdin, out, err, interactive=False, live=False)
@@ -48,11 +50,11 @@ def test_turn_persisted_with_verified_evidence_and_follow_up(tmp_path: Path,
     transcriber = FakeTranscriber([A1, A2])
     session, store, speaker = make_session(tmp_path, mini_bank, ["dropout-why"], judge,
                                            [A1, A2], [])
-    session.engines.transcriber = lambda: transcriber
+    session.engines.transcriber = Ready(transcriber)
     rec = session.run()
     assert rec.status == "completed"
     on_disk = json.loads((store.folder(rec.id) / "session.json").read_text())
-    assert on_disk["schema_version"] == 1
+    assert on_disk["schema_version"] == 2
     main, fu = rec.turns
     take = main.final_take
     assert take is not None and take.judgement is not None
@@ -69,7 +71,7 @@ def test_turn_persisted_with_verified_evidence_and_follow_up(tmp_path: Path,
     assert (store.folder(rec.id) / take.audio).is_file()  # type: ignore[operator]
     assert take.metrics is not None and take.metrics.fillers == 1
     assert transcriber.fed > 16000  # audio was streamed to the transcriber while recording
-    assert rec.mean_score() == pytest.approx(take.judgement.score)
+    assert session_score(rec) == pytest.approx(take.judgement.score)
 
 
 def test_no_answer_is_not_judged_and_follow_ups_never_repeat(tmp_path: Path,

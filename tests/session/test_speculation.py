@@ -12,10 +12,12 @@ import threading
 from pathlib import Path
 
 from interviewer.bank.loader import Bank
+from interviewer.bank.models import BankEntry
+from interviewer.factory import DeclaredJudge, Ready, declare_judge
 from interviewer.judge.fake import FakeJudge
 from interviewer.judge.policy import assess
 from interviewer.judge.refine import RefiningJudge
-from interviewer.protocols import JudgeInfo
+from interviewer.protocols import Judge, JudgeBase, JudgeInfo
 from interviewer.session.loop import Engines, PracticeSession
 from interviewer.session.speculate import Speculation
 from interviewer.session.store import SessionRecord, SessionStore, new_session_id, now_iso
@@ -32,8 +34,8 @@ A1 = "dropout randomly zeroes units during training so the network is like an en
 A2 = "at inference time nothing is dropped and the weights are scaled"
 
 
-class SpeculativeFake(FakeJudge):
-    """A FakeJudge the session may run speculatively; records `warm` calls."""
+class SpeculativeFake(FakeJudge, JudgeBase):
+    """A FakeJudge that declares it may be run speculatively; records `warm` calls."""
 
     speculative = True
 
@@ -41,11 +43,11 @@ class SpeculativeFake(FakeJudge):
         super().__init__()
         self.warmed: list[str] = []
 
-    def warm(self, entry, transcript):  # type: ignore[no-untyped-def]
+    def warm(self, entry: BankEntry, transcript: str) -> None:
         self.warmed.append(transcript)
 
 
-def _session(tmp_path: Path, bank: Bank, judge: object, transcriber: FakeTranscriber,
+def _session(tmp_path: Path, bank: Bank, judge: Judge, transcriber: FakeTranscriber,
              answers: list[str | None]) -> tuple[PracticeSession, FakeSpeaker, Console]:
     store = SessionStore(tmp_path / "rec")
     rec = SessionRecord(id=new_session_id(), created=now_iso(), updated=now_iso(),
@@ -53,7 +55,7 @@ def _session(tmp_path: Path, bank: Bank, judge: object, transcriber: FakeTranscr
     store.create(rec)
     speaker = FakeSpeaker()
     engines = Engines(speaker=speaker, recorder=FakeRecorder(answers),
-                      transcriber=lambda: transcriber, judge=lambda: judge,  # type: ignore
+                      transcriber=Ready(transcriber), judge=Ready(declare_judge(judge)),
                       assess=assess)
     ui = Console(*streams(), interactive=False, live=False)
     return PracticeSession(rec, store, engines, ui, max_follow_ups=1,
@@ -91,12 +93,13 @@ def test_incomplete_transcripts_only_warm_the_judge(mini_bank: Bank) -> None:
 
 def test_a_judge_that_is_not_cheap_is_never_run_speculatively(mini_bank: Bank) -> None:
     entry = mini_bank.get("dropout-why")
-    judge = FakeJudge()  # no `speculative` attribute: e.g. a remote LLM
+    judge = declare_judge(FakeJudge())  # declares nothing: not speculative, like a remote LLM
     spec = Speculation(lambda: judge, assess, entry, set())
     spec.offer(fake_transcript(A1), True)
     assert spec.judgement_for(fake_transcript(A1), timeout=2) is None
     spec.close()
-    assert judge.history == []
+    assert isinstance(judge, DeclaredJudge) and isinstance(judge.inner, FakeJudge)
+    assert judge.inner.history == []
 
 
 def test_session_speaks_the_speculated_follow_up_without_judging_again(
