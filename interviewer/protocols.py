@@ -7,9 +7,10 @@ do not need an engine never import it (and never import torch).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,39 @@ class SpeechResult(_Stored):
 class Speaker(Protocol):
     def speak(self, text: str) -> SpeechResult:
         """Say `text` and return once it has been played (or printed, without TTS)."""
+        ...
+
+
+class SpeakerBase:
+    """A Speaker's optional abilities, declared with do-nothing defaults: a speaker subclasses
+    this and overrides what it can do, so the session calls them without probing."""
+
+    #: Engine name stored with a session ("pyttsx3", "piper", "print").
+    engine: str = "speaker"
+    #: Set once an utterance's first samples reach the device (engine loading waits for it so it
+    #: does not delay the first question); None: this speaker never signals it.
+    started: threading.Event | None = None
+
+    def prepare(self, text: str) -> None:
+        """Synthesise `text` ahead of `speak(text)`; by default there is nothing to prepare."""
+
+
+@runtime_checkable
+class SessionSpeaker(Speaker, Protocol):
+    """A Speaker with the abilities the session uses (`SpeakerBase` gives the defaults)."""
+
+    @property
+    def engine(self) -> str:
+        """Engine name stored with a session."""
+        ...
+
+    @property
+    def started(self) -> threading.Event | None:
+        """Set when an utterance starts playing (None: never signalled)."""
+        ...
+
+    def prepare(self, text: str) -> None:
+        """Synthesise `text` ahead of speaking it."""
         ...
 
 
@@ -112,6 +146,10 @@ class Transcript(_Stored):
 
 @runtime_checkable
 class StreamingTranscription(Protocol):
+    #: Called as `on_update(transcript_so_far, complete)` from the transcription worker; set it
+    #: before feeding (None: nobody listens).
+    on_update: Callable[[Transcript, bool], None] | None
+
     def feed(self, chunk: np.ndarray) -> None:
         """Hand over captured audio; finished speech segments are transcribed in the background."""
         ...
@@ -205,4 +243,82 @@ class Judge(Protocol):
 
     def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """Classify each rubric point for this answer (the backend never scores)."""
+        ...
+
+
+class JudgeBase:
+    """A Judge's optional abilities, declared with defaults (as llm declares `can_stream = False`):
+    a backend subclasses this and overrides what it can do; the session calls them without
+    probing."""
+
+    #: Cheap enough to run again on a transcript that may still change (the session judges
+    #: during the end-of-answer pause only with such a judge).
+    speculative: bool = False
+    #: Reviews each answer again in the background after its first verdicts (`judge/refine.py`).
+    refines: bool = False
+
+    def warm(self, entry: BankEntry, transcript: str) -> None:
+        """Prepare for an answer still being given (e.g. encode its sentences); default: nothing."""
+
+    def done(self, entry: BankEntry, transcript: str) -> bool:
+        """Is nothing left to wait for on this answer's background review? Default: yes."""
+        return True
+
+    def refined(self, entry: BankEntry, transcript: str,
+                timeout: float | None = None) -> Classification | None:
+        """Wait up to `timeout` for the background review's classification; default: none."""
+        return None
+
+    def refine(self, judgement: Judgement, entry: BankEntry, transcript: str,
+               asked_follow_ups: Iterable[str] = (), timeout: float | None = None) -> Judgement:
+        """`judgement` rebuilt from the background review; default: unchanged."""
+        return judgement
+
+    def close(self, wait: bool = True) -> None:
+        """Stop background work (queued reviews are dropped); default: nothing to stop."""
+
+
+@runtime_checkable
+class SessionJudge(Judge, Protocol):
+    """A Judge with the abilities the session uses (`JudgeBase` gives the defaults)."""
+
+    speculative: bool
+    refines: bool
+
+    def warm(self, entry: BankEntry, transcript: str) -> None:
+        """Prepare for an answer still being given."""
+        ...
+
+    def done(self, entry: BankEntry, transcript: str) -> bool:
+        """Is the background review of this answer finished (or never started)?"""
+        ...
+
+    def refined(self, entry: BankEntry, transcript: str,
+                timeout: float | None = None) -> Classification | None:
+        """Wait for the background review's classification."""
+        ...
+
+    def refine(self, judgement: Judgement, entry: BankEntry, transcript: str,
+               asked_follow_ups: Iterable[str] = (), timeout: float | None = None) -> Judgement:
+        """`judgement` rebuilt from the background review."""
+        ...
+
+    def close(self, wait: bool = True) -> None:
+        """Stop background work."""
+        ...
+
+
+# --------------------------------------------------------------------------- engines loading
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Lazy(Protocol[T_co]):
+    """An engine that may still be loading: `ready()` says whether calling it would wait."""
+
+    def __call__(self) -> T_co:
+        """The engine (waits while it loads)."""
+        ...
+
+    def ready(self) -> bool:
+        """True once calling returns at once."""
         ...
