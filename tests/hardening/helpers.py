@@ -111,9 +111,10 @@ class Live:
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
-    def finish(self, timeout: float = 120) -> int:
-        """Close stdin, wait for the exit status, and let the output pumps drain."""
-        if self.proc.stdin and not self.proc.stdin.closed:
+    def finish(self, timeout: float = 120, *, close_stdin: bool = True) -> int:
+        """Wait for the exit status (closing stdin first unless told not: a test that signals
+        the process must not also end its input) and let the output pumps drain."""
+        if close_stdin and self.proc.stdin and not self.proc.stdin.closed:
             with contextlib.suppress(BrokenPipeError):
                 self.proc.stdin.close()
         rc = self.proc.wait(timeout=timeout)
