@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--format", choices=("json", "text"), default="text")
     p.add_argument("--batch", action="store_true",
                    help="JSON Lines in, JSON Lines out (engines loaded once)")
+    p.add_argument("--llm-log", metavar="FILE", type=Path,
+                   help="append every LLM request and reply to FILE (JSON Lines, 0600)")
     p.add_argument("--question-id", metavar="ID", help="a question id from the bank")
     p.add_argument("--answer-file", metavar="FILE", help="the answer text ('-' for stdin)")
     p.set_defaults(func=run_judge)
@@ -157,11 +159,9 @@ def run_judge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.batch:
         return run_batch(args, env)
     entry, answer = _read_request(args, env)
-    from interviewer.judge import make_judge
     from interviewer.judge.policy import assess
 
-    judge = make_judge(args.backend, args.model)
-    j = assess(judge, entry, answer)
+    j = assess(_make_judge(args), entry, answer)
     if args.format == "json":
         env.out(json.dumps(judgement_json(j), ensure_ascii=False))
         return ExitStatus.OK
@@ -180,6 +180,15 @@ def run_judge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _make_judge(args: argparse.Namespace) -> Any:
+    """The judge the flags ask for, logging its LLM exchanges to --llm-log when given."""
+    from interviewer.judge import make_judge
+    from interviewer.judge.llm_log import NULL_SINK, JsonlSink
+
+    return make_judge(args.backend, args.model,
+                      log=JsonlSink(args.llm_log) if args.llm_log else NULL_SINK)
+
+
 def run_batch(args: argparse.Namespace, env: Environment) -> ExitStatus:
     """JSON Lines in, one JSON result per line out, same order; the judge is built once.
 
@@ -191,10 +200,9 @@ def run_batch(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise UsageError("--batch reads JSON Lines on stdin; drop --question-id/--answer-file")
     if env.stdin_isatty:
         raise UsageError("--batch reads one JSON request per line on stdin")
-    from interviewer.judge import make_judge
     from interviewer.judge.policy import assess
 
-    judge = make_judge(args.backend, args.model)
+    judge = _make_judge(args)
     failed = 0
     for n, line in enumerate(env.stdin, 1):
         if not line.strip():
