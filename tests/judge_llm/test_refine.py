@@ -7,8 +7,7 @@ import threading
 
 from interviewer.judge.fake import FakeJudge
 from interviewer.judge.policy import assess
-from interviewer.judge.refine import RefiningJudge
-from interviewer.judge.refine import REVIEW_FAILED
+from interviewer.judge.refine import REVIEW_FAILED, RefiningJudge
 from interviewer.protocols import Classification, JudgeInfo, RawVerdict
 
 ANSWER = ("Early on, Adam's second moment estimate is noisy, so the steps can be huge. "
