@@ -178,3 +178,67 @@ def test_eval_judge_semeval_fits_on_training_only(use_embedded: list[Any], tmp_p
         assert {"accuracy", "macro_f1"} <= set(r)
     finally:
         embedded.calibration = before  # the session-wide judge keeps its shipped calibration
+
+
+# ----------------------------------------------------------------------------- --batch
+def _line(question: str, points: list[str], answer: str) -> str:
+    return json.dumps({"question": question, "expected_points": points, "answer": answer})
+
+
+@pytest.fixture
+def fake_judge(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """A scripted judge (fast): credits the first point with the answer's first sentence."""
+    from interviewer.judge.fake import FakeJudge
+    from interviewer.protocols import Classification, RawVerdict
+
+    built: list[Any] = []
+
+    class FirstPoint(FakeJudge):
+        def classify(self, entry: Any, transcript: str) -> Classification:
+            first = entry.rubric.points[0].id
+            return Classification(info=self.info, verdicts=[RawVerdict(
+                point_id=first, status="covered", evidence=transcript.split(".")[0])])
+
+    def fake_make_judge(backend: str = "auto", model: str | None = None, **kw: Any) -> Any:
+        built.append(backend)
+        return FirstPoint()
+
+    monkeypatch.setattr(judge_pkg, "make_judge", fake_make_judge)
+    return built
+
+
+def test_batch_keeps_order_and_loads_the_judge_once(fake_judge: list[Any]) -> None:
+    questions = [f"Question number {i}: why does regularisation {i} help?" for i in range(5)]
+    stdin = "\n".join(_line(q, [f"point {i} alpha beta", f"point {i} gamma"],
+                            f"Answer {i} explains regularisation {i} clearly. More text.")
+                      for i, q in enumerate(questions)) + "\n\n"  # a blank line is skipped
+    code, out, err = cli(["judge", "--batch", "--backend", "embedded"], stdin)
+    assert code == 0, err
+    results = [json.loads(x) for x in out.splitlines()]
+    assert [r["points"][0]["point"] for r in results] == [f"point {i} alpha beta"
+                                                         for i in range(5)]
+    assert [r["points"][0]["evidence"] for r in results] == [
+        f"Answer {i} explains regularisation {i} clearly" for i in range(5)]
+    assert fake_judge == ["embedded"]  # built once for the whole run
+
+
+def test_batch_bad_lines_are_error_objects_and_exit_1(fake_judge: list[Any]) -> None:
+    good = _line("Why use dropout in deep networks?", ["It reduces co-adaptation"],
+                 "Dropout reduces co-adaptation of units.")
+    stdin = "\n".join([good, "{not json", '{"question": "Q?", "expected_points": []}',
+                       '["a list"]', good]) + "\n"
+    code, out, err = cli(["judge", "--batch"], stdin)
+    assert code == 1 and "3 line(s) failed" in err
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert len(rows) == 5
+    assert "points" in rows[0] and "points" in rows[4]  # the run went on after the bad lines
+    assert [r.get("line") for r in rows[1:4]] == [2, 3, 4]
+    assert "line 2: invalid JSON" in rows[1]["error"]
+    assert "line 3: field 'expected_points'" in rows[2]["error"]
+    assert "line 4: expected a JSON object" in rows[3]["error"]
+
+
+def test_batch_refuses_single_answer_flags(fake_judge: list[Any]) -> None:
+    code, _, err = cli(["judge", "--batch", "--question-id", "x", "--answer-file", "a.txt"],
+                       "{}")
+    assert code == 2 and "--batch" in err and fake_judge == []
