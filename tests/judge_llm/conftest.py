@@ -5,21 +5,14 @@ saying why, only when the model is not installed)."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from interviewer.bank.models import BankEntry, Question, Rubric
 from interviewer.judge.dataset import Item, load_devset
+from interviewer.judge.llm_server import RunningServer
 
 DEVSET = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "judge_devset.yaml"
 
@@ -85,68 +78,20 @@ def llama_judge():  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------------- real llama.cpp server
-SERVER_MODEL = "qwen2.5-coder-1.5b-instruct"  # the alias the server serves the shipped GGUF as
-
-
-@dataclass
-class LlamaServer:
-    """A running `python -m llama_cpp.server` with the shipped GGUF on a loopback port."""
-
-    url: str  # base URL for OpenAI clients (ends in /v1)
-    pid: int
-    model: str = SERVER_MODEL
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited {proc.returncode}: "
-                        f"{log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"llama_cpp.server did not answer within {timeout_s:g} s")
-
-
 @pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    """The real llama.cpp OpenAI-compatible server, started once for the test session on a free
-    loopback port (2 threads, small context), ready when /v1/models answers, stopped by PID.
-    Skipped, saying why, only when the model or the server extra is not installed."""
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The real llama.cpp OpenAI-compatible server with the shipped GGUF, started once for the
+    test session on a free loopback port (2 threads, n_ctx 2048), ready when /v1/models answers,
+    stopped by PID. Skipped, saying why, only when the model or the server extra is missing."""
     from interviewer.env import Environment
     from interviewer.judge.llama_model import is_installed, model_path
+    from interviewer.judge.llm_server import llama_server as start
 
     models_dir = Environment().models_dir
     if not is_installed(models_dir):
         pytest.skip("LLM judge model not installed; run: interviewer models install judge")
     if importlib.util.find_spec("llama_cpp.server") is None:
         pytest.skip("llama-cpp-python's [server] extra is not installed (bash .ci/install)")
-    port = _free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path(models_dir)),
-           "--model_alias", SERVER_MODEL, "--host", "127.0.0.1", "--port", str(port),
-           "--n_threads", "2", "--n_threads_batch", "2", "--n_ctx", "2048"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_ready(url, proc, log, timeout_s=180)
-        yield LlamaServer(url=url, pid=proc.pid)
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    with start(model_path(models_dir), log, threads=2, n_ctx=2048) as server:
+        yield server

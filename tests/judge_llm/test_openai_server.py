@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from interviewer.judge.llm_log import read_jsonl
+from interviewer.judge.llm_server import RunningServer
 from interviewer.judge.text import find_span
-from tests.judge_llm.conftest import LlamaServer
 from tests.session.test_cli_sessions import ANSWER, QID
 
 pytestmark = pytest.mark.slow
@@ -35,13 +35,13 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(server: LlamaServer) -> dict[str, str]:
+def _env(server: RunningServer) -> dict[str, str]:
     # No Ollama here; the server is named only through the variable every OpenAI client reads.
     return {**os.environ, "OPENAI_BASE_URL": server.url,
             "OLLAMA_HOST": f"http://127.0.0.1:{_closed_port()}"}
 
 
-def test_cli_judge_batch_over_http(llama_server: LlamaServer, tmp_path: Path) -> None:
+def test_cli_judge_batch_over_http(llama_server: RunningServer, tmp_path: Path) -> None:
     log = tmp_path / "calls.jsonl"
     lines = [json.dumps({"question": QUESTION, "expected_points": POINTS, "answer": a})
              for a in (STRONG, INJECTION)]
@@ -68,7 +68,7 @@ def test_cli_judge_batch_over_http(llama_server: LlamaServer, tmp_path: Path) ->
     assert (log.stat().st_mode & 0o777) == 0o600
 
 
-def test_practice_session_judged_over_http(llama_server: LlamaServer, tmp_path: Path) -> None:
+def test_practice_session_judged_over_http(llama_server: RunningServer, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "interviewer", "practice", "--text", "--no-tts",
                         "--question", QID, "--judge", "openai", "--max-follow-ups", "0",
                         "--out", str(tmp_path)], input=f"{ANSWER}\n", capture_output=True,
