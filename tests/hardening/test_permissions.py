@@ -11,7 +11,10 @@ import numpy as np
 
 from interviewer.audio.wavfile import IncrementalWavWriter
 from interviewer.fsutil import append_private, ensure_private_dir, write_private
+from interviewer.judge.llm_log import JsonlSink, LlmExchange
 from tests.hardening.helpers import FOLLOW, MAIN, PRACTICE, QID, Env
+
+EXCHANGE = {"backend": "ollama", "model": "m", "prompt": "p", "seconds": 0.1}
 
 
 def mode(p: Path) -> int:
@@ -87,8 +90,10 @@ def test_wav_writer_and_llm_log_are_private_even_over_existing_files(tmp_path: P
         os.chmod(take, 0o666)
         with IncrementalWavWriter(take) as w:
             w.write(np.zeros(160, dtype=np.float32))
-        log = tmp_path / "llm_calls.jsonl"
+        log = tmp_path / "log.jsonl"
         append_private(log, "{}\n")
+        sink = tmp_path / "llm_calls.jsonl"  # the session's LLM log has its own writer
+        JsonlSink(sink).write(LlmExchange.model_validate(EXCHANGE))
         out = tmp_path / "report.html"
         out.write_text("old")
         os.chmod(out, 0o644)
@@ -96,6 +101,6 @@ def test_wav_writer_and_llm_log_are_private_even_over_existing_files(tmp_path: P
         created = ensure_private_dir(tmp_path / "x" / "y")
     finally:
         os.umask(old)
-    assert [mode(p) for p in (take, log, out)] == [0o600] * 3
+    assert [mode(p) for p in (take, log, sink, out)] == [0o600] * 4
     assert out.read_text() == "new" and created and mode(tmp_path / "x") == 0o700
 

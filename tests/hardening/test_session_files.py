@@ -9,8 +9,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from interviewer.errors import DataError
+from interviewer.session.store import SessionStore
 from tests.hardening.helpers import MAIN, QID, Env, error_lines, write_bank
 from tests.session.fakes import Q, R
 
@@ -125,3 +128,18 @@ def test_a_question_removed_from_the_bank_is_skipped(henv: Env, copied: Path) ->
     assert "question 'l2-why' is no longer in the bank" in r.stderr
     after = json.loads((copied / "session.json").read_text())
     assert after["status"] == "completed" and after["turns"] == before["turns"]
+
+
+CORRUPT = [b"", b"null", b"[]", b"\xff\xfe{", b'{"schema_version": "x"}',
+           b'{"schema_version": true}', b'{"id": 5}', b'{"turns": [{"takes": "no"}]}',
+           b'{"settings": 3, "id": "a"}']
+
+
+@pytest.mark.parametrize("content", CORRUPT)
+def test_every_kind_of_corrupt_session_is_one_line(copied: Path, content: bytes) -> None:
+    path = copied / "session.json"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        SessionStore(copied.parent).load(copied.name)
+    msg = str(caught.value)
+    assert msg.startswith(f"{path}: corrupt session file") and "\n" not in msg
