@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from interviewer.audio.endpoint import DEFAULT_MAX_S, DEFAULT_NO_ANSWER_S, DEFAULT_SILENCE_S
 from interviewer.errors import DataError, UsageError, one_line_validation
 from interviewer.fsutil import (
-    append_private,
     ensure_private_dir,
     folder_lock,
     is_real_dir,
@@ -170,13 +169,17 @@ def parse_session(path: Path, text: str) -> SessionRecord:
     if not isinstance(raw, dict):
         raise DataError(f"{path}: corrupt session file (not a JSON object)")
     version = raw.get("schema_version", SCHEMA_VERSION)
-    if isinstance(version, int) and version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DataError(f"{path}: corrupt session file (schema_version {version!r})")
+    if version > SCHEMA_VERSION:
         raise DataError(f"{path}: session schema version {version} is newer than this program "
                         f"understands ({SCHEMA_VERSION})", hint="upgrade interviewer")
     try:
         return SessionRecord.model_validate(raw)
     except ValidationError as exc:
         raise DataError(f"{path}: corrupt session file: {one_line_validation(exc)}") from None
+    except (TypeError, AttributeError, KeyError, IndexError) as exc:  # a validator tripped on it
+        raise DataError(f"{path}: corrupt session file ({type(exc).__name__}: {exc})") from None
 
 
 class SessionStore:
@@ -211,11 +214,6 @@ class SessionStore:
         record.updated = now_iso()
         write_private(self.folder(record.id) / "session.json",
                       record.model_dump_json(indent=2, exclude_none=True))
-
-    def log_llm_call(self, session_id: str, entry: dict[str, Any]) -> None:
-        """Append one prompt/response record (audit trail of every LLM call)."""
-        append_private(self.folder(session_id) / "llm_calls.jsonl",
-                       json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
     def ids(self) -> list[str]:
         if not self.root.is_dir():
