@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from interviewer.audio.wavfile import IncrementalWavWriter
 from interviewer.fsutil import append_private, ensure_private_dir, write_private
@@ -104,3 +106,19 @@ def test_wav_writer_and_llm_log_are_private_even_over_existing_files(tmp_path: P
     assert [mode(p) for p in (take, log, sink, out)] == [0o600] * 4
     assert out.read_text() == "new" and created and mode(tmp_path / "x") == 0o700
 
+
+
+@pytest.mark.audio
+def test_a_take_recorded_from_the_microphone_is_0600_under_umask_000(henv: Env,
+                                                                     pulse: Any) -> None:
+    """The real recorder (PortAudio → IncrementalWavWriter) in a spoken session; nobody speaks,
+    so the take ends as 'no answer' after the timeout, its WAV on disk all the same."""
+    r = henv.cli("practice", "--no-tts", "--judge", "embedded", "--question", QID,
+                 "--max-follow-ups", "0", "--no-answer-timeout", "1.5", "--out", str(henv.rec),
+                 umask=0, PULSE_SERVER=pulse.server)
+    assert r.returncode == 0, r.stderr
+    [folder] = henv.session_dirs()
+    wavs = list(folder.glob("*.wav"))
+    assert len(wavs) == 1 and wavs[0].stat().st_size > 44
+    assert {p.name: oct(mode(p)) for p in folder.iterdir()} == {
+        p.name: "0o600" for p in folder.iterdir()}
