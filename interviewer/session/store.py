@@ -135,8 +135,10 @@ class SessionRecord(_M):
         """Read a version-1 file as version 2: the same turns (a follow-up's targets are derived
         from its id when read, see `exchange.turn_targets`), settings typed. (`parse_session`
         refuses newer versions.)"""
-        if isinstance(data, dict) and data.get("schema_version", 1) < 2:
-            settings = {k: v for k, v in (data.get("settings") or {}).items() if v is not None}
+        if isinstance(data, dict) and data.get("schema_version", SCHEMA_VERSION) < 2:
+            old = data.get("settings")
+            settings = {k: v for k, v in old.items() if v is not None} if isinstance(
+                old, dict) else {}
             data = {**data, "schema_version": SCHEMA_VERSION, "settings": settings}
         return data
 

@@ -55,7 +55,7 @@ def text_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_text_session_stores_verified_judgement(text_session: Path) -> None:
     s = only_session(text_session)
-    assert s["status"] == "completed" and s["schema_version"] == 1
+    assert s["status"] == "completed" and s["schema_version"] == 2
     main, follow = s["turns"]
     assert main["question_id"] == QID and follow["kind"] == "follow_up"
     assert main["takes"][0]["typed_answer"] == ANSWER
@@ -88,6 +88,70 @@ def test_session_refs_outside_root_are_refused(text_session: Path) -> None:
         r = cli("replay", ref, "--no-audio", "--out", str(text_session))
         assert r.returncode == 2, (ref, r.stdout)
         assert r.stderr.startswith("interviewer: error:")
+
+
+OOM = "fit-larger-llm-training-out-of-memory"
+OOM_FIRST = ("First I would lower the per-device batch size and use gradient accumulation so the "
+             "effective batch size stays the same. Second, mixed precision: bf16 activations and "
+             "matmuls roughly halve activation memory. Third, activation checkpointing: keep only "
+             "some activations and recompute the rest in the backward pass.")
+# Answers the follow-up ("Why does Adam consume so much memory?") and covers the rest too.
+OOM_FOLLOW = ("Adam keeps two fp32 moments per parameter, so I would shard the optimizer states "
+              "across the data-parallel ranks instead of replicating them. With fully sharded data "
+              "parallel the parameters and gradients are sharded too and gathered per layer on "
+              "demand. Also activations grow with context length, so shorter sequences or "
+              "FlashAttention reduce memory.")
+
+
+def test_the_follow_up_completes_the_question_exchange(tmp_path: Path) -> None:
+    r = cli("practice", "--text", "--no-tts", "--question", OOM, "--judge", "embedded",
+            "--max-follow-ups", "1", "--out", str(tmp_path), stdin=f"{OOM_FIRST}\n{OOM_FOLLOW}\n")
+    assert r.returncode == 0, r.stderr
+    rep = cli("report", "last", "--format", "json", "--out", str(tmp_path))
+    assert rep.returncode == 0, rep.stderr
+    report = json.loads(rep.stdout)
+    [q] = report["questions"]
+    assert q["question_id"] == OOM and q["score"] >= 0.85 and report["score"] == q["score"]
+    main, follow = q["turns"]
+    assert main["kind"] == "question" and len(main["targets"]) == len(q["points"]) == 6
+    # The follow-up is judged on what it asked only, and it got that fully.
+    assert follow == {"kind": "follow_up", "text": "Why does Adam consume so much memory?",
+                      "targets": ["optimizer-state-sharding"], "score": 1.0}
+    earned = {p["id"]: p["turn"] for p in q["points"]}
+    assert earned["batch-grad-accumulation"] == earned["mixed-precision"] == 0
+    assert earned["activation-checkpointing"] == 0  # said again later: the first turn keeps it
+    assert earned["optimizer-state-sharding"] == 1
+    for p in q["points"]:
+        if p["turn"] is not None:
+            answer = (OOM_FIRST, OOM_FOLLOW)[p["turn"]]
+            assert find_span(answer, p["evidence"]) is not None, p
+    # What the candidate was told: the follow-up's own score, then the exchange's summary.
+    assert "On what the follow-up asked: 100%." in r.stdout
+    assert "Missed: lower batch size" not in r.stdout.split("Follow-up:")[1]
+    assert "over the question and its follow-up" in r.stdout
+    md = cli("report", "last", "--format", "md", "--out", str(tmp_path)).stdout
+    assert "| mixed precision | covered | turn 1 (question) |" in md
+    assert "| optimizer state sharding | covered | turn 2 (follow-up 1) |" in md
+
+
+def test_a_version_1_session_replays_and_reports(tmp_path: Path) -> None:
+    root = tmp_path / "rec"
+    shutil.copytree(Path(__file__).parent / "data" / "v1", root)
+    r = cli("replay", "last", "--no-audio", "--out", str(root))
+    assert r.returncode == 0, r.stderr
+    assert "KDE fallback" in r.stdout and "over the question and its follow-up" in r.stdout
+    report = json.loads(cli("report", "last", "--format", "json", "--out", str(root)).stdout)
+    [q] = report["questions"]
+    # A v1 turn stored no targets: they are resolved from the bank (the authored follow-up's).
+    assert q["turns"][1]["targets"] == ["likelihood-comparison", "gaussian-plug-in"]
+    assert q["turns"][1]["score"] == 0.0  # its answer covered neither
+    assert {p["id"]: p["turn"] for p in q["points"]}["kde-fallback"] == 1
+    html_out = tmp_path / "r.html"
+    r = cli("report", "last", "--format", "html", "-o", str(html_out), "--out", str(root))
+    assert r.returncode == 0, r.stderr
+    assert "earned in" in html_out.read_text()
+    rows = json.loads(cli("sessions", "--format", "json", "--out", str(root)).stdout)
+    assert rows[0]["mean_score"] == report["score"]
 
 
 @pytest.fixture(scope="module")
