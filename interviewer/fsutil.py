@@ -85,9 +85,9 @@ def open_private(path: Path, flags: int = os.O_WRONLY | os.O_TRUNC) -> int:
         raise os_error(exc, path, "write") from exc
     try:
         os.fchmod(fd, PRIVATE_FILE)  # O_CREAT's mode does not apply to an existing file
-    except OSError:
+    except OSError as exc:
         os.close(fd)
-        raise
+        raise os_error(exc, path, "write") from exc
     return fd
 
 
@@ -105,8 +105,11 @@ def write_private(path: Path, data: str | bytes) -> None:
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if path.exists() and not path.is_file():
-        with open(path, "wb") as f:
-            f.write(raw)
+        try:
+            with open(path, "wb") as f:
+                f.write(raw)
+        except OSError as exc:
+            raise os_error(exc, path, "write") from exc
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     try:
