@@ -206,7 +206,10 @@ class SessionStore:
     @contextmanager
     def lock(self, session_id: str) -> Iterator[None]:
         """Hold the session's folder lock; refuse at once if another process holds it."""
-        with folder_lock(self.folder(session_id), f"session {session_id}"):
+        folder = self.folder(session_id)
+        with folder_lock(folder, f"session {session_id}"):
+            for stale in folder.glob(".session.json.*.tmp"):  # a process killed mid-save
+                stale.unlink(missing_ok=True)
             yield
 
     def folder(self, session_id: str) -> Path:

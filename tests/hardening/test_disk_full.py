@@ -108,3 +108,11 @@ def test_out_on_a_read_only_mount_is_one_line(henv: Env, tmp_path: Path) -> None
         assert r.returncode == 1
         [line] = error_lines(r.stderr)
         assert str(ro / "rec") in line and "read-only file system" in line
+
+
+def test_a_temp_file_left_by_a_killed_save_is_removed(henv: Env, copied: Path) -> None:
+    stale = copied / ".session.json.4242.abcdef.tmp"
+    stale.write_text('{"half": ')
+    r = henv.cli("rejudge", "last", "--backend", "embedded", "--out", str(henv.rec))
+    assert r.returncode == 0, r.stderr
+    assert not stale.exists()
