@@ -18,6 +18,12 @@ if TYPE_CHECKING:  # the session package loads lazily (fast `--help`)
 
 
 def register(sub: Any) -> None:
+    """Add practice, sessions, rejudge, replay, report, progress and export."""
+    _add_practice(sub)
+    _add_records(sub)
+
+
+def _add_practice(sub: Any) -> None:
     p = sub.add_parser("practice", help="run a spoken practice session (the main job)")
     p.add_argument("--topic")
     p.add_argument("--question", action="append", default=[], metavar="ID",
@@ -39,6 +45,13 @@ def register(sub: Any) -> None:
     mode.add_argument("--text", action="store_true", help="type answers instead of speaking")
     mode.add_argument("--answers-from", type=Path, metavar="DIR",
                       help="WAV files in place of the microphone, in name order")
+    _add_engine_args(p)
+    p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
+    p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")
+    p.set_defaults(func=cmd_practice)
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tts", action="store_true", help="print questions instead of speaking")
     p.add_argument("--input-device")
     p.add_argument("--output-device")
@@ -54,10 +67,9 @@ def register(sub: Any) -> None:
                    help=JUDGE_HELP + "; llama-cpp/fused (offline LLM) review each answer in "
                         "the background")
     p.add_argument("--judge-model")
-    p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
-    p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")
-    p.set_defaults(func=cmd_practice)
 
+
+def _add_records(sub: Any) -> None:
     s = sub.add_parser("sessions", help="list recorded sessions")
     s.add_argument("--format", choices=["table", "json"], default="table")
     s.add_argument("--out", type=Path)
