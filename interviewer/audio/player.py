@@ -1,15 +1,17 @@
 """Playback through sounddevice: a WAV for replay, or a synthesized question for the Speaker.
 
-The audio is handed to PortAudio from a callback; the calling thread waits, reports progress and
-can be interrupted (Ctrl-C or a `threading.Event`), so it knows how much was really played and
-when the first sample reached the device.
+The audio is handed to PortAudio from a callback, either a whole array or pieces still being
+produced (a neural voice synthesising sentence by sentence: `play_pieces`); the calling thread
+waits, reports progress and can be interrupted (Ctrl-C or a `threading.Event`), so it knows how
+much was really played and when the first sample reached the device. The stream runs at the
+audio's own rate (22.05 kHz for both voices); the sound server resamples to the device's rate.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,68 @@ class Playback:
     interrupted: bool
 
 
+class AudioFeed:
+    """Audio handed to a playing stream piece by piece: a producer pushes, the device pulls.
+
+    A whole array (replay, a prepared question) is one piece; a neural voice pushes one sentence
+    at a time while the first already plays. When the device asks for audio the producer has not
+    delivered yet, the callback plays silence and waits for more (an underrun, not the end).
+    """
+
+    def __init__(self) -> None:
+        self._pieces: list[np.ndarray] = []
+        self._index = 0  # piece being read
+        self._offset = 0  # samples of that piece already read
+        self._closed = False
+        self._lock = threading.Lock()
+        self.total = 0  # samples pushed so far
+        self.cancelled = threading.Event()  # set by the consumer: the producer should stop
+
+    def push(self, piece: np.ndarray) -> None:
+        """Append frames × channels samples (same dtype and channels as the first piece)."""
+        with self._lock:
+            self._pieces.append(piece)
+            self.total += piece.shape[0]
+
+    def close(self) -> None:
+        """No more pieces: once everything pushed has been read, playback ends."""
+        with self._lock:
+            self._closed = True
+
+    def read_into(self, out: Any) -> int:
+        """Copy up to len(out) samples into `out`; return how many were copied."""
+        n = 0
+        with self._lock:
+            while n < out.shape[0] and self._index < len(self._pieces):
+                piece = self._pieces[self._index]
+                k = min(out.shape[0] - n, piece.shape[0] - self._offset)
+                out[n : n + k] = piece[self._offset : self._offset + k]
+                n += k
+                self._offset += k
+                if self._offset >= piece.shape[0]:
+                    self._pieces[self._index] = piece[:0]  # played: let it be freed
+                    self._index, self._offset = self._index + 1, 0
+        return n
+
+    def head(self) -> np.ndarray:
+        """The first piece pushed (its dtype and channels are the stream's)."""
+        with self._lock:
+            return self._pieces[0]
+
+    @property
+    def exhausted(self) -> bool:
+        """Closed, and every pushed sample has been read."""
+        with self._lock:
+            return self._closed and self._index >= len(self._pieces)
+
+
+def _as_frames(audio: np.ndarray) -> np.ndarray:
+    data = np.asarray(audio)
+    if data.dtype != np.int16:
+        data = data.astype(np.float32, copy=False)
+    return data[:, None] if data.ndim == 1 else data
+
+
 def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
                on_progress: ProgressCallback | None = None,
                stop: threading.Event | None = None,
@@ -47,36 +111,89 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
     first samples are handed to the device (others wait on it). A device that stops
     taking audio for `stall_timeout_s` (suspended, unplugged) raises AudioDeviceError.
     """
+    return play_pieces(iter([audio]), sample_rate, device, on_progress=on_progress, stop=stop,
+                       started=started, progress_interval=progress_interval,
+                       stall_timeout_s=stall_timeout_s)
+
+
+def play_pieces(pieces: Iterator[np.ndarray], sample_rate: int, device: ResolvedDevice, *,
+                on_progress: ProgressCallback | None = None,
+                stop: threading.Event | None = None,
+                started: threading.Event | None = None,
+                progress_interval: float = 0.1, stall_timeout_s: float = 3.0) -> Playback:
+    """Play audio produced piece by piece (e.g. sentence by sentence) as soon as it exists.
+
+    `pieces` is consumed on a background thread, so the next piece is produced while the
+    previous ones play. The stream opens once the first piece exists: an error producing it is
+    raised before any device is touched; an error producing a later piece is raised after what
+    was produced has been played. Otherwise behaves like `play_array`.
+    """
+    feed = AudioFeed()
+    first = threading.Event()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for piece in pieces:
+                if feed.cancelled.is_set():
+                    return
+                feed.push(_as_frames(piece))
+                first.set()
+        except BaseException as exc:  # re-raised in the playing thread
+            failure.append(exc)
+        finally:
+            feed.close()
+            first.set()
+
+    producer = threading.Thread(target=produce, daemon=True, name="audio-producer")
+    producer.start()
+    try:
+        first.wait()
+        if feed.total == 0:
+            if failure:
+                raise failure[0]
+            return Playback(device=device.name, started_at=None, finished_at=time.monotonic(),
+                            seconds_played=0.0, interrupted=False)
+        pb = _play_feed(feed, sample_rate, device, on_progress=on_progress, stop=stop,
+                        started=started, progress_interval=progress_interval,
+                        stall_timeout_s=stall_timeout_s)
+    finally:
+        feed.cancelled.set()  # stopped or interrupted: the producer need not finish
+    if failure and not pb.interrupted:
+        raise failure[0]
+    return pb
+
+
+def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
+               on_progress: ProgressCallback | None, stop: threading.Event | None,
+               started: threading.Event | None, progress_interval: float,
+               stall_timeout_s: float) -> Playback:
+    """Open the stream for `feed` (whose first piece exists) and wait until it has played."""
     sd = sounddevice()
-    data = np.asarray(audio)
-    if data.dtype != np.int16:
-        data = data.astype(np.float32, copy=False)
-    if data.ndim == 1:
-        data = data[:, None]
-    total = data.shape[0]
+    head = feed.head()
     pos = 0
+    ticks = 0  # device callbacks so far: a device that stops calling back has stalled
     started_at: list[float] = []
     done = threading.Event()
 
     def callback(outdata: Any, frames: int, _time: Any, _status: Any) -> None:
-        nonlocal pos
-        if not started_at:
+        nonlocal pos, ticks
+        ticks += 1
+        n = feed.read_into(outdata)
+        outdata[n:] = 0  # an underrun (the next sentence is not ready) plays silence
+        if n and not started_at:
             started_at.append(time.monotonic())
             if started is not None:
                 started.set()
-        n = min(frames, total - pos)
-        outdata[:n] = data[pos : pos + n]
-        outdata[n:] = 0
         pos += n
-        if pos >= total:
+        if feed.exhausted:
             raise sd.CallbackStop
 
     try:
         with device.routed():
-            stream = sd.OutputStream(samplerate=sample_rate, channels=data.shape[1],
-                                     dtype=data.dtype.name, device=device.index,
-                                     callback=callback,
-                                     finished_callback=done.set)
+            stream = sd.OutputStream(samplerate=sample_rate, channels=head.shape[1],
+                                     dtype=head.dtype.name, device=device.index,
+                                     callback=callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
         raise AudioDeviceError(f"cannot open audio output {device.name!r}: {exc}",
                                hint="check `interviewer devices`; is it used by another "
@@ -84,16 +201,16 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
     interrupted = False
     try:
         with stream:
-            last_pos, last_move = -1, time.monotonic()
+            last_ticks, last_move = -1, time.monotonic()
             while not done.wait(progress_interval):
                 if on_progress is not None:
-                    on_progress(min(pos, total) / sample_rate, total / sample_rate)
+                    on_progress(min(pos, feed.total) / sample_rate, feed.total / sample_rate)
                 if stop is not None and stop.is_set():
                     interrupted = True
                     stream.abort()
                     break
-                if pos != last_pos:
-                    last_pos, last_move = pos, time.monotonic()
+                if ticks != last_ticks:
+                    last_ticks, last_move = ticks, time.monotonic()
                 elif time.monotonic() - last_move > stall_timeout_s:
                     stream.abort()
                     raise AudioDeviceError(
@@ -112,7 +229,7 @@ def play_array(audio: np.ndarray, sample_rate: int, device: ResolvedDevice, *,
     latency = float(stream.latency) if interrupted else 0.0
     played = max(0.0, pos / sample_rate - latency)
     if on_progress is not None:
-        on_progress(played, total / sample_rate)
+        on_progress(played, feed.total / sample_rate)
     return Playback(device=device.name, started_at=started_at[0] if started_at else None,
                     finished_at=finished_at, seconds_played=played, interrupted=interrupted)
 

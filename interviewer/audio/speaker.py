@@ -21,6 +21,7 @@ import io
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,7 +29,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from interviewer.errors import EngineUnavailable, UsageError
-from interviewer.protocols import SpeechResult
+from interviewer.protocols import SpeakerBase, SpeechResult
 
 DRIVER = "espeak"
 #: Words per minute. Always set explicitly: the driver's own initial rate is not reliably applied
@@ -48,6 +49,7 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...]
     gender: str | None
+    engine: str = "pyttsx3"
 
 
 def _new_engine() -> Any:
@@ -174,22 +176,32 @@ def _synth_locked(text: str, voice_id: str | None, wpm: int) -> tuple[np.ndarray
     return audio, int(sr)
 
 
+@dataclass
+class Rendering:
+    """Audio for one utterance: its sample rate and its pieces (produced lazily or ready)."""
+
+    sample_rate: int
+    pieces: Iterator[np.ndarray]
+
+
 class _Prepared:
     """Audio being synthesised ahead of `speak`."""
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.audio: tuple[np.ndarray, int] | None = None
+        self.audio: tuple[int, list[np.ndarray]] | None = None
 
 
-class Pyttsx3Speaker:
-    """Speaker protocol: synthesise with pyttsx3/espeak-ng, play on the chosen output device."""
+class PlayingSpeaker(SpeakerBase):
+    """What every synthesising Speaker shares: the output device, playback with real start and
+    finish times, interruption (`stop`), the `started` signal and `prepare`.
 
-    def __init__(self, device: str | int | None = None, *, voice: str | None = None,
-                 rate: int | None = None) -> None:
+    Subclasses implement `_render(text)`: the sample rate and the audio pieces (one piece for
+    pyttsx3; one per sentence for a neural voice, produced while earlier ones play).
+    """
+
+    def __init__(self, device: str | int | None = None) -> None:
         self.output_device = device
-        self.voice = voice
-        self.rate = rate
         self.stop = threading.Event()  # set from another thread to cut the question short
         # Set once the first samples of an utterance reach the device: start-up work (loading
         # Whisper and the judge) waits on it so it does not delay the first question.
@@ -198,6 +210,9 @@ class Pyttsx3Speaker:
         # is still pausing), so `speak` can start playing at once.
         self._prepared: dict[str, _Prepared] = {}
         self._prepared_lock = threading.Lock()
+
+    def _render(self, text: str) -> Rendering:
+        raise NotImplementedError
 
     def prepare(self, text: str) -> None:
         """Synthesise `text` now so a later `speak(text)` starts without synthesis delay."""
@@ -208,14 +223,15 @@ class Pyttsx3Speaker:
                 self._prepared.pop(next(iter(self._prepared)))
             job = self._prepared[text] = _Prepared()
         try:
-            job.audio = synthesize(text, voice=self.voice, rate=self.rate)
+            rendering = self._render(text)
+            job.audio = (rendering.sample_rate, list(rendering.pieces))
         finally:
             job.done.set()  # a failure leaves audio None: speak() synthesises and reports it
 
     def speak(self, text: str) -> SpeechResult:
         """Say `text`; return after it has been played, with when and where it was played."""
         from interviewer.audio.devices import resolve
-        from interviewer.audio.player import play_array
+        from interviewer.audio.player import play_pieces
 
         # Resolve first: a missing device should be reported before any synthesis work.
         device = resolve(self.output_device, "output")
@@ -224,16 +240,36 @@ class Pyttsx3Speaker:
         if job is not None:
             job.done.wait(_SYNTH_TIMEOUT_S)  # a preparation in progress finishes sooner
         ready = job.audio if job is not None else None
-        audio, sr = ready if ready is not None else synthesize(text, voice=self.voice,
-                                                               rate=self.rate)
+        rendering = (Rendering(ready[0], iter(ready[1])) if ready is not None
+                     else self._render(text))
         self.stop.clear()
-        pb = play_array(audio, sr, device, stop=self.stop, started=self.started)
+        pb = play_pieces(rendering.pieces, rendering.sample_rate, device, stop=self.stop,
+                         started=self.started)
         return SpeechResult(text=text, device=pb.device, started_at=pb.started_at,
                             finished_at=pb.finished_at, duration_s=pb.seconds_played)
 
 
+class Pyttsx3Speaker(PlayingSpeaker):
+    """Speaker protocol: synthesise with pyttsx3/espeak-ng, play on the chosen output device."""
+
+    engine = "pyttsx3"
+
+    def __init__(self, device: str | int | None = None, *, voice: str | None = None,
+                 rate: int | None = None) -> None:
+        super().__init__(device)
+        self.voice = voice
+        self.rate = rate
+
+    def _render(self, text: str) -> Rendering:
+        # espeak-ng synthesises a question in ~20 ms: one piece, synthesised before playing.
+        audio, sr = synthesize(text, voice=self.voice, rate=self.rate)
+        return Rendering(sr, iter([audio]))
+
+
 class PrintSpeaker:
     """Speaker protocol for --no-tts: print the question instead of speaking it."""
+
+    engine = "print"
 
     def __init__(self, stream: TextIO | None = None, *, prefix: str = "Interviewer: ") -> None:
         self.stream = stream

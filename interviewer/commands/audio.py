@@ -26,14 +26,18 @@ def register(sub: Any) -> None:
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=cmd_devices)
 
-    v = sub.add_parser("voices", help="list text-to-speech voices")
+    v = sub.add_parser("voices", help="list text-to-speech voices (Piper and pyttsx3)")
     v.add_argument("--lang", help="only voices whose language starts with this (e.g. en)")
+    v.add_argument("--tts", choices=["piper", "pyttsx3"], help="only this engine's voices")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_voices)
 
     s = sub.add_parser("say", help="speak TEXT on the output device; exits after playback")
     s.add_argument("text", nargs="+", help="what to say")
     s.add_argument("--output-device", help="number or name (see `interviewer devices`)")
+    s.add_argument("--tts", choices=["piper", "pyttsx3"],
+                   help="voice engine (default: the Piper neural voice when installed, "
+                        "else pyttsx3/espeak-ng)")
     s.add_argument("--voice", help="voice id, name or language (see `interviewer voices`)")
     s.add_argument("--rate", type=int, help="words per minute (espeak default ~175)")
     s.add_argument("--json", action="store_true", help="print the SpeechResult as JSON")
@@ -90,9 +94,13 @@ def cmd_devices(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_voices(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from interviewer.audio.speaker import list_voices
+    from interviewer.audio import piper_speaker, speaker
 
-    voices = list_voices()
+    voices = []
+    if args.tts in (None, "piper"):
+        voices += piper_speaker.list_voices(env.models_dir)
+    if args.tts in (None, "pyttsx3"):
+        voices += speaker.list_voices()
     if args.lang:
         voices = [v for v in voices if any(x.startswith(args.lang) for x in v.languages)]
     if args.json:
@@ -100,20 +108,24 @@ def cmd_voices(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.OK
     width = max((len(v.id) for v in voices), default=10)
     for v in voices:
-        env.out(f"{v.id:<{width}}  {v.name}  [{', '.join(v.languages)}]")
-    env.err(f"{len(voices)} voice(s); choose one with --voice ID")
+        env.out(f"{v.engine:<8} {v.id:<{width}}  {v.name}  [{', '.join(v.languages)}]")
+    if args.tts in (None, "piper") and not any(v.engine == "piper" for v in voices):
+        env.err("no Piper voice installed (interviewer models install voice)")
+    env.err(f"{len(voices)} voice(s); choose one with --voice ID (and --tts ENGINE)")
     return ExitStatus.OK
 
 
 def cmd_say(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from interviewer.audio.speaker import Pyttsx3Speaker
+    from interviewer.factory import make_speaker
 
-    speaker = Pyttsx3Speaker(args.output_device, voice=args.voice, rate=args.rate)
+    speaker = make_speaker(no_tts=False, output_device=args.output_device, voice=args.voice,
+                           rate=args.rate, tts=args.tts, models_dir=env.models_dir)
     result = speaker.speak(" ".join(args.text))
     if args.json:
         env.out(result.model_dump_json())
     else:
-        env.err(f"said {result.duration_s:.2f} s of speech on {result.device}")
+        env.err(f"said {result.duration_s:.2f} s of speech on {result.device} "
+                f"({getattr(speaker, 'engine', 'tts')})")
     return ExitStatus.OK
 
 
@@ -146,3 +158,42 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+# --------------------------------------------------------------------------- doctor
+def checks(env: Environment) -> list[Any]:
+    """`interviewer doctor`'s voice section: which TTS a session uses, and that it speaks."""
+    import time
+
+    import numpy as np
+
+    from interviewer.audio import piper_speaker
+    from interviewer.commands.doctor import CheckResult
+    from interviewer.errors import InterviewerError
+
+    default = piper_speaker.choose_tts(None, None, env.models_dir)
+    voices = piper_speaker.installed_voices(env.models_dir)
+    out = [CheckResult("default TTS", True,
+                       "Piper neural voice" if default == "piper"
+                       else "pyttsx3 (espeak-ng): the Piper voice is not installed",
+                       required=False)]
+    if not voices:
+        out.append(CheckResult("Piper voice", False, "not installed (questions use espeak-ng)",
+                               "interviewer models install voice", required=False))
+        return out
+    try:
+        t0 = time.monotonic()
+        audio, sr = piper_speaker.synthesize("Testing the voice.", models_dir=env.models_dir)
+        took = time.monotonic() - t0
+    except InterviewerError as exc:
+        return [*out, CheckResult("Piper voice", False, exc.message,
+                                  exc.hint or "use --tts pyttsx3")]
+    secs = audio.shape[0] / sr
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    ok = secs > 0.3 and 0 < peak <= piper_speaker.CEILING + 1e-6
+    out.append(CheckResult("Piper voice", ok,
+                           f"{voices[0].name}: test phrase {secs:.2f} s at {sr} Hz, synthesised "
+                           f"(with loading) in {took:.2f} s, peak {peak:.2f}",
+                           None if ok else "reinstall: interviewer models install voice --force"))
+    return out
+

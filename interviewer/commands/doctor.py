@@ -22,6 +22,7 @@ from interviewer.errors import ExitStatus, UsageError
 #: (section name, module with `checks(env)`), in report order.
 SECTIONS: list[tuple[str, str]] = [
     ("audio", "interviewer.audio.checks"),
+    ("voice", "interviewer.commands.audio"),  # the default TTS: Piper voice or pyttsx3
     ("asr", "interviewer.asr.checks"),
     ("judge", "interviewer.commands.doctor:judge_checks"),
 ]

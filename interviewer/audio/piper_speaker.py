@@ -1,0 +1,482 @@
+"""The neural voice: a Piper (VITS) voice run with onnxruntime, phonemes from libespeak-ng.
+
+text → sentences and clauses → IPA phonemes (espeak-ng) → ids (the voice's `phoneme_id_map`,
+as Piper does: BOS "^", pad "_" after every phoneme, EOS "$") → onnxruntime → 22.05 kHz audio,
+one sentence at a time, so the first sentence plays while the next ones are synthesised.
+
+Why not the `piper-tts` runtime: it (and `phonemizer`) is GPL-3.0 and this package is MIT; the
+runtime part Piper needs is small and lives here. Phonemes come from libespeak-ng through ctypes
+(`espeak_TextToPhonemes`): measured 0.4 ms for a three-sentence question against ~18 ms per call
+of the `espeak-ng --ipa` CLI, whose output also loses the punctuation Piper feeds to the model.
+libespeak-ng is the same library pyttsx3 drives in this process, so its calls share
+`speaker._LOCK`, and it is initialised once, through pyttsx3 (a second initialisation hangs
+pyttsx3's next engine).
+
+onnxruntime writes telemetry/device files under the home directory on import unless
+ORT_DISABLE_TELEMETRY=1: set before the import. One intra-op thread: the other core records and
+transcribes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from interviewer.audio.speaker import _LOCK, PlayingSpeaker, Rendering, VoiceInfo
+from interviewer.errors import DataError, EngineUnavailable, ModelNotInstalled, UsageError
+
+VOICE_NAME = "en_US-joe-medium"
+#: Words per minute the voice speaks at length_scale 1 (measured on bank questions), so
+#: `--rate` means the same for both engines.
+NATURAL_WPM = 165
+#: Peak level never exceeded (−1 dBFS): the model's output peaks at ±1.0, and a sample at full
+#: scale clips once the sound server resamples it.
+CEILING = 0.89
+_MIN_LENGTH_SCALE, _MAX_LENGTH_SCALE = 0.5, 2.0
+
+BOS, EOS, PAD = "^", "$", "_"
+_SENTENCE_END = ".?!"
+# Clause punctuation Piper passes to the model, followed by a space (as piper-phonemize does).
+_CLAUSE_END = ",;:"
+# Abbreviations whose period does not end a sentence.
+_ABBREVIATIONS = {"e.g.", "i.e.", "vs.", "etc.", "cf.", "approx.", "dr.", "mr.", "mrs.", "ms.",
+                  "prof.", "fig.", "eq.", "no.", "al."}
+_SPLIT = re.compile(r"(?<=[.?!,;:])[\"')\]”’]*\s+")
+_LANG_FLAG = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)?\)")
+
+
+# --------------------------------------------------------------------------- voice config
+class _Audio(BaseModel):
+    sample_rate: int = Field(gt=0)
+
+
+class _Espeak(BaseModel):
+    voice: str
+
+
+class _Inference(BaseModel):
+    noise_scale: float = 0.667
+    length_scale: float = 1.0
+    noise_w: float = 0.8
+
+
+class VoiceConfig(BaseModel):
+    """The fields of a Piper `.onnx.json` this runtime uses (others are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    audio: _Audio
+    espeak: _Espeak
+    inference: _Inference = Field(default_factory=_Inference)
+    phoneme_type: str = "espeak"
+    num_speakers: int = 1
+    phoneme_id_map: dict[str, list[int]]
+
+    @classmethod
+    def load(cls, path: Path) -> VoiceConfig:
+        """Read and validate a voice config; DataError naming the file otherwise."""
+        try:
+            cfg = cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, ValidationError) as exc:
+            raise DataError(f"{path}: not a usable Piper voice config: {exc}") from exc
+        if cfg.phoneme_type != "espeak":
+            raise DataError(f"{path}: phoneme_type {cfg.phoneme_type!r} (only espeak is supported)")
+        missing = [s for s in (BOS, EOS, PAD) if s not in cfg.phoneme_id_map]
+        if missing:
+            raise DataError(f"{path}: phoneme_id_map lacks {', '.join(missing)}")
+        return cfg
+
+
+# --------------------------------------------------------------------------- text → phonemes
+def split_sentences(text: str) -> list[list[str]]:
+    """Sentences, each a list of clauses keeping their final punctuation.
+
+    A period after a known abbreviation ("e.g.") or inside a number ("1.5") does not end a
+    sentence; the last clause gets a period if it has no final punctuation (the voice was
+    trained on punctuated sentences and ends them with a falling tone).
+    """
+    sentences: list[list[str]] = []
+    current: list[str] = []
+    for part in _SPLIT.split(" ".join(text.split())):
+        part = part.strip()
+        if not part:
+            continue
+        current.append(part)
+        tail = part.rstrip("\"')]”’")
+        last_word = tail.rsplit(" ", 1)[-1].lower()
+        if tail[-1:] in _SENTENCE_END and last_word not in _ABBREVIATIONS:
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    if sentences and sentences[-1][-1].rstrip("\"')]”’")[-1:] not in _SENTENCE_END + _CLAUSE_END:
+        sentences[-1][-1] += "."
+    return sentences
+
+
+#: The first sentence is synthesised alone before anything plays; VITS takes ~0.08 s per second
+#: of speech here, so a long one is split to keep the first sample within ~0.3 s.
+FIRST_CHUNK_MAX_WORDS = 9
+# Words a spoken phrase break may precede when a long first sentence has no punctuation to
+# split at.
+_BREAK_BEFORE = {"and", "or", "but", "when", "where", "which", "that", "how", "why", "if",
+                 "with", "for", "to", "in", "on", "of", "between", "from", "while", "because"}
+
+
+def speakable_chunks(text: str) -> list[list[str]]:
+    """`split_sentences`, with a long first sentence split at a phrase break (its first
+    clause, else before a conjunction or preposition), marked with a comma."""
+    sentences = split_sentences(text)
+    if not sentences:
+        return sentences
+    first, rest = sentences[0], sentences[1:]
+    words = " ".join(first).split()
+    if len(words) <= FIRST_CHUNK_MAX_WORDS:
+        return sentences
+    head_words = len(first[0].split())
+    if len(first) > 1 and 3 <= head_words <= FIRST_CHUNK_MAX_WORDS + 3:
+        return [first[:1], first[1:], *rest]
+    cut = next((i for i in range(min(FIRST_CHUNK_MAX_WORDS, len(words) - 3), 3, -1)
+                if words[i].lower().strip("\"'(") in _BREAK_BEFORE), None)
+    if cut is None:
+        return sentences
+    return [[" ".join(words[:cut]) + ","], [" ".join(words[cut:])], *rest]
+
+
+class Espeak:
+    """IPA phonemes from libespeak-ng through ctypes (the same library pyttsx3 uses)."""
+
+    _IPA = 0x02  # espeakPHONEMES_IPA
+    _CHARS_UTF8 = 1
+    _initialised = False
+
+    def __init__(self, voice: str) -> None:
+        self.voice = voice.encode()
+        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError as exc:
+            raise EngineUnavailable(f"libespeak-ng is not installed ({exc})",
+                                    hint="apt-get install libespeak-ng1, or use --tts pyttsx3"
+                                         " / --no-tts") from exc
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                          ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
+                                              ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self._lib = lib
+
+    def _ensure_initialised(self) -> None:
+        """Initialise libespeak-ng once per process (the caller holds _LOCK).
+
+        pyttsx3 initialises the library when its first engine is built and never again; a
+        second initialisation by anyone else makes pyttsx3's next engine hang (measured). So
+        the library is initialised through pyttsx3 when it is there, by us only when it is not.
+        """
+        if Espeak._initialised or _pyttsx3_initialised():
+            Espeak._initialised = True
+            return
+        from interviewer.audio.speaker import _drop_engine, _new_engine
+
+        try:
+            _drop_engine(_new_engine())
+        except EngineUnavailable:  # no pyttsx3: nobody else will initialise the library
+            if self._lib.espeak_Initialize(2, 0, None, 0) == -1:  # AUDIO_OUTPUT_SYNCHRONOUS
+                raise EngineUnavailable("libespeak-ng could not be initialised",
+                                        hint="is espeak-ng-data installed? (apt-get install "
+                                             "espeak-ng-data)") from None
+        Espeak._initialised = True
+
+    def phonemes(self, clause: str) -> str:
+        """IPA for one clause (espeak may split it further: the pieces are joined by spaces)."""
+        buf = ctypes.create_string_buffer(clause.encode("utf-8"))
+        ptr = ctypes.c_void_p(ctypes.addressof(buf))
+        pieces: list[str] = []
+        with _LOCK:
+            self._ensure_initialised()
+            if self._lib.espeak_SetVoiceByName(self.voice) != 0:
+                raise EngineUnavailable(f"espeak-ng has no voice {self.voice.decode()!r}",
+                                        hint="apt-get install espeak-ng-data")
+            while ptr.value:
+                out = self._lib.espeak_TextToPhonemes(ctypes.byref(ptr), self._CHARS_UTF8,
+                                                      self._IPA)
+                if out:
+                    pieces.append(out.decode("utf-8", errors="replace"))
+        # Piper decomposes (NFD) and drops espeak's language-switch flags such as "(fr)".
+        ipa = _LANG_FLAG.sub("", unicodedata.normalize("NFD", " ".join(pieces)))
+        return " ".join(ipa.split())
+
+
+def _pyttsx3_initialised() -> bool:
+    import sys
+
+    driver = sys.modules.get("pyttsx3.drivers.espeak")
+    return bool(getattr(getattr(driver, "EspeakDriver", None), "_moduleInitialized", False))
+
+
+def sentence_phonemes(espeak: Espeak, clauses: list[str]) -> str:
+    """A sentence's phonemes with its punctuation, as piper-phonemize builds them."""
+    out: list[str] = []
+    for clause in clauses:
+        ipa = espeak.phonemes(clause)
+        mark = clause.rstrip("\"')]”’")[-1:]
+        if mark in _SENTENCE_END:
+            out.append(ipa + mark)
+        elif mark in _CLAUSE_END:
+            out.append(ipa + mark + " ")
+        else:
+            out.append(ipa + " ")
+    return "".join(out).strip()
+
+
+def phoneme_ids(phonemes: str, id_map: dict[str, list[int]]) -> list[int]:
+    """BOS, then each known phoneme followed by the pad, then EOS (unknown ones are dropped)."""
+    pad = id_map[PAD]
+    ids = [*id_map[BOS], *pad]
+    for ph in phonemes:
+        if ph in id_map:
+            ids.extend(id_map[ph])
+            ids.extend(pad)
+    ids.extend(id_map[EOS])
+    return ids
+
+
+# --------------------------------------------------------------------------- the model
+def length_scale_for(rate_wpm: int | None, base: float = 1.0) -> float:
+    """Piper's length scale for a rate in words per minute (None: the voice's own pace)."""
+    if rate_wpm is None:
+        return base
+    if rate_wpm <= 0:
+        raise UsageError(f"--rate {rate_wpm}: words per minute must be positive")
+    return float(np.clip(base * NATURAL_WPM / rate_wpm, _MIN_LENGTH_SCALE, _MAX_LENGTH_SCALE))
+
+
+def apply_volume(audio: np.ndarray, volume: float) -> np.ndarray:
+    """Scale by `volume` (0..1], then lower the whole piece if it would exceed CEILING."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    gain = volume if peak * volume <= CEILING else CEILING / peak
+    return (audio * gain).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class VoiceFiles:
+    """A Piper voice on disk: the ONNX model and its config."""
+
+    model: Path
+    config: Path
+
+    @property
+    def name(self) -> str:
+        return self.model.name.removesuffix(".onnx")
+
+
+class PiperVoice:
+    """A loaded voice: synthesises one sentence per onnxruntime call."""
+
+    def __init__(self, files: VoiceFiles) -> None:
+        self.files = files
+        self.config = VoiceConfig.load(files.config)
+        self.sample_rate = self.config.audio.sample_rate
+        self.espeak = Espeak(self.config.espeak.voice)
+        self._session = _onnx_session(files.model)
+
+    def sentences(self, text: str) -> list[str]:
+        """The phoneme string of each sentence of `text`."""
+        return [sentence_phonemes(self.espeak, clauses) for clauses in speakable_chunks(text)]
+
+    def synthesize_sentence(self, phonemes: str, length_scale: float) -> np.ndarray:
+        """float32 mono audio for one sentence's phonemes, as the model produces it."""
+        ids = phoneme_ids(phonemes, self.config.phoneme_id_map)
+        inf = self.config.inference
+        feeds: dict[str, Any] = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([inf.noise_scale, length_scale, inf.noise_w], dtype=np.float32),
+        }
+        if self.config.num_speakers > 1:
+            feeds["sid"] = np.array([0], dtype=np.int64)
+        (audio,) = self._session.run(None, feeds)[:1]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+    def stream(self, text: str, *, length_scale: float, volume: float) -> Iterator[np.ndarray]:
+        """Audio of `text`, one sentence at a time (synthesised when the next is asked for)."""
+        for phonemes in self.sentences(text):
+            yield apply_volume(self.synthesize_sentence(phonemes, length_scale), volume)
+
+
+def _onnx_session(model: Path) -> Any:
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before the import: it writes on import
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise EngineUnavailable("onnxruntime is not installed",
+                                hint="pip install onnxruntime, or use --tts pyttsx3") from exc
+    opts = ort.SessionOptions()
+    # One thread: the other core records and transcribes while a question is spoken.
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Graph optimisations buy nothing for this model (measured: same RTF 0.07–0.08) but cost
+    # 0.18 s of load time and ~45 MB of peak RSS, and load time delays the first question.
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(model), sess_options=opts,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise DataError(f"{model}: onnxruntime cannot load the voice: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- finding voices
+def installed_voices(models_dir: Path) -> list[VoiceFiles]:
+    """Piper voices installed under `models_dir` (`interviewer models install voice`)."""
+    folder = models_dir / "voices"
+    if not folder.is_dir():
+        return []
+    return [VoiceFiles(m, m.with_name(m.name + ".json")) for m in sorted(folder.glob("*.onnx"))
+            if m.with_name(m.name + ".json").is_file()]
+
+
+def list_voices(models_dir: Path) -> list[VoiceInfo]:
+    """The installed Piper voices, described like pyttsx3's (`interviewer voices`)."""
+    out = []
+    for files in installed_voices(models_dir):
+        lang = files.name.split("-", 1)[0].replace("_", "-").lower()
+        out.append(VoiceInfo(id=files.name, name=f"{files.name} (Piper neural voice)",
+                             languages=(lang,), gender=None, engine="piper"))
+    return out
+
+
+def find_voice(models_dir: Path, spec: str | None = None) -> VoiceFiles:
+    """The voice `spec` names (full name or its speaker part, e.g. "joe"); default: the first."""
+    voices = installed_voices(models_dir)
+    if not voices:
+        raise ModelNotInstalled("the Piper voice is not installed",
+                                hint="run: interviewer models install voice (or use --tts "
+                                     "pyttsx3)")
+    if spec is None:
+        preferred = [v for v in voices if v.name == VOICE_NAME]
+        return (preferred or voices)[0]
+    low = spec.strip().lower()
+    for v in voices:
+        if low in (v.name.lower(), *v.name.lower().split("-")[1:2]):
+            return v
+    raise UsageError(f"no Piper voice matches {spec!r}",
+                     hint="installed: " + ", ".join(v.name for v in voices))
+
+
+TTS_ENGINES = ("piper", "pyttsx3")
+
+
+def choose_tts(tts: str | None, voice: str | None, models_dir: Path) -> str:
+    """The engine to use: `tts` when given; else Piper when its voice is installed and `voice`
+    (if any) names a Piper voice; else pyttsx3 (espeak-ng). Never loads a model."""
+    if tts is not None:
+        if tts not in TTS_ENGINES:
+            raise UsageError(f"unknown TTS engine {tts!r}", hint="piper or pyttsx3")
+        return tts
+    voices = installed_voices(models_dir)
+    if not voices:
+        return "pyttsx3"
+    if voice is None:
+        return "piper"
+    try:
+        find_voice(models_dir, voice)
+    except UsageError:  # e.g. --voice en-gb: an espeak voice, so the engine that has it
+        return "pyttsx3"
+    return "piper"
+
+
+# --------------------------------------------------------------------------- the Speaker
+_VOICES: dict[Path, PiperVoice] = {}
+_VOICES_LOCK = threading.Lock()
+
+
+def load_voice(files: VoiceFiles) -> PiperVoice:
+    """The loaded voice for these files (loaded once per process)."""
+    with _VOICES_LOCK:
+        voice = _VOICES.get(files.model)
+        if voice is None:
+            voice = _VOICES[files.model] = PiperVoice(files)
+        return voice
+
+
+class PiperSpeaker(PlayingSpeaker):
+    """Speaker protocol: the Piper neural voice, played sentence by sentence as synthesised.
+
+    The voice starts loading on a background thread when the speaker is built, so the model is
+    ready (or nearly) by the time the first question is asked.
+    """
+
+    engine = "piper"
+
+    def __init__(self, device: str | int | None = None, *, models_dir: Path,
+                 voice: str | None = None, rate: int | None = None, volume: float = 1.0,
+                 preload: bool = True) -> None:
+        super().__init__(device)
+        if not 0.0 < volume <= 1.0:
+            raise UsageError(f"volume {volume}: must be in (0, 1]")
+        self.files = find_voice(models_dir, voice)  # fails now, not at the first question
+        self.rate = rate
+        self.volume = volume
+        length_scale_for(rate)  # a bad rate is a usage error now
+        self._loaded: PiperVoice | None = None
+        self._load_error: BaseException | None = None
+        self._load_done = threading.Event()
+        self._loading = preload
+        self._start_lock = threading.Lock()
+        if preload:
+            threading.Thread(target=self._load, daemon=True, name="piper-load").start()
+
+    def _load(self) -> None:
+        try:
+            self._loaded = load_voice(self.files)
+        except BaseException as exc:  # re-raised where the voice is needed
+            self._load_error = exc
+        finally:
+            self._load_done.set()
+
+    def voice(self) -> PiperVoice:
+        """The loaded voice (waits for the background load; loads now if none was started)."""
+        with self._start_lock:
+            start, self._loading = not self._loading, True
+        if start:
+            self._load()
+        self._load_done.wait()
+        if self._load_error is not None:
+            raise self._load_error
+        assert self._loaded is not None
+        return self._loaded
+
+    def _render(self, text: str) -> Rendering:
+        if not text.strip():
+            raise UsageError("nothing to say: the text is empty")
+        voice = self.voice()
+        scale = length_scale_for(self.rate, voice.config.inference.length_scale)
+        return Rendering(voice.sample_rate,
+                         voice.stream(text, length_scale=scale, volume=self.volume))
+
+
+def synthesize(text: str, *, models_dir: Path, voice: str | None = None,
+               rate: int | None = None, volume: float = 1.0) -> tuple[np.ndarray, int]:
+    """The whole of `text` in the Piper voice: (float32 mono audio, sample rate)."""
+    speaker = PiperSpeaker(models_dir=models_dir, voice=voice, rate=rate, volume=volume,
+                           preload=False)
+    rendering = speaker._render(text)
+    pieces = list(rendering.pieces)
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32), rendering.sample_rate
