@@ -168,7 +168,7 @@ def declare_judge(judge: Judge) -> SessionJudge:
     """`judge` with the abilities the session uses declared: a backend that subclasses
     `JudgeBase` declares its own; any other is wrapped in a `DeclaredJudge`."""
     if isinstance(judge, JudgeBase):
-        return judge  # type: ignore[return-value]  # a Judge and a JudgeBase: a SessionJudge
+        return judge  # a Judge that is a JudgeBase has every SessionJudge member
     return DeclaredJudge(judge)
 
 

@@ -14,7 +14,10 @@ from interviewer.fsutil import write_private
 from interviewer.judge import BACKENDS, JUDGE_HELP
 
 if TYPE_CHECKING:  # the session package loads lazily (fast `--help`)
+    from interviewer.bank.loader import Bank
+    from interviewer.session.progress import Progress
     from interviewer.session.run import PracticeRequest
+    from interviewer.session.store import SessionStore
 
 
 def register(sub: Any) -> None:
@@ -111,7 +114,7 @@ def _add_records(sub: Any) -> None:
     ex.set_defaults(func=cmd_export)
 
 
-def _store(args: argparse.Namespace, env: Environment):  # type: ignore[no-untyped-def]
+def _store(args: argparse.Namespace, env: Environment) -> SessionStore:
     from interviewer.session.store import SessionStore
 
     if getattr(args, "out", None):
@@ -150,7 +153,7 @@ def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.session.exchange import session_score
 
     store = _store(args, env)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for sid in store.ids():
         try:
             rec = store.load(sid)
@@ -241,7 +244,7 @@ def cmd_report(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _progress(args: argparse.Namespace, env: Environment):  # type: ignore[no-untyped-def]
+def _progress(args: argparse.Namespace, env: Environment) -> tuple[Progress, Bank]:
     from interviewer.session.progress import compute_progress
 
     store = _store(args, env)
@@ -275,9 +278,9 @@ def cmd_progress(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for p in due[:15]:
         env.out(f"  {p.question_id}: {p.point}")
     if prog.delivery:
-        wpm = [float(d["words_per_minute"]) for d in prog.delivery  # type: ignore[arg-type]
+        wpm = [float(str(d["words_per_minute"])) for d in prog.delivery
                if d.get("words_per_minute")]
-        fpm = [float(d["fillers_per_minute"]) for d in prog.delivery  # type: ignore[arg-type]
+        fpm = [float(str(d["fillers_per_minute"])) for d in prog.delivery
                if d.get("fillers_per_minute") is not None]
         if wpm:
             env.out(f"\ndelivery: {sum(wpm) / len(wpm):.0f} wpm on average"

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -144,10 +145,11 @@ class PracticeSession:
         self._follow_ups(main, entry, judgement, self.max_follow_ups - asked)
 
     # ------------------------------------------------------------------ one turn
-    def _new_turn(self, qid: str, text: str, kind: str, *, parent: int | None = None,
+    def _new_turn(self, qid: str, text: str, kind: Literal["question", "follow_up"], *,
+                  parent: int | None = None,
                   follow_up_id: str | None = None) -> Turn:
         turn = Turn(index=len(self.record.turns), question_id=qid, text=text,
-                    kind=kind, parent=parent, follow_up_id=follow_up_id)  # type: ignore[arg-type]
+                    kind=kind, parent=parent, follow_up_id=follow_up_id)
         self.record.turns.append(turn)
         return turn
 

@@ -3,6 +3,8 @@ then the verdicts with their evidence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from interviewer.env import Environment
 from interviewer.errors import UsageError
 from interviewer.protocols import Player, Speaker
@@ -13,7 +15,8 @@ from interviewer.session.store import SessionRecord, SessionStore, TakeRecord
 BOLD, END = "\033[1m", "\033[0m"
 
 
-def _words_printer(take: TakeRecord, env: Environment):  # type: ignore[no-untyped-def]
+def _words_printer(take: TakeRecord, env: Environment) -> tuple[Callable[[float, float], None],
+                                                                 Callable[[], None]]:
     """A progress callback printing each word once the audio reaches it."""
     words = take.transcript.words if take.transcript else []
     state = {"i": 0}
