@@ -135,10 +135,12 @@ class SessionRecord(_M):
         """Read a version-1 file as version 2: the same turns (a follow-up's targets are derived
         from its id when read, see `exchange.turn_targets`), settings typed. (`parse_session`
         refuses newer versions.)"""
-        if isinstance(data, dict) and data.get("schema_version", SCHEMA_VERSION) < 2:
-            old = data.get("settings")
+        version = data.get("schema_version", SCHEMA_VERSION) if isinstance(data, dict) else None
+        if isinstance(version, int) and version < 2:  # anything else is left to validation
+            old = data.get("settings") or {}
+            # v1 stored every option, unset ones as null: the typed model has their defaults.
             settings = {k: v for k, v in old.items() if v is not None} if isinstance(
-                old, dict) else {}
+                old, dict) else old  # not an object: validation reports it
             data = {**data, "schema_version": SCHEMA_VERSION, "settings": settings}
         return data
 
