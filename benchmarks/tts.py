@@ -95,8 +95,10 @@ def first_sample(questions: list[str]) -> list[dict[str, Any]]:
             t0 = time.monotonic()
             said = speaker.speak(q)
             assert said.started_at is not None
+            last = getattr(speaker, "last", None)
             rows.append({"engine": engine, "question": q,
-                         "first_sample_s": said.started_at - t0})
+                         "first_sample_s": said.started_at - t0,
+                         "underrun_s": last.underrun_s if last is not None else None})
     return rows
 
 

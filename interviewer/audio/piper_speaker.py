@@ -109,16 +109,22 @@ def split_sentences(text: str) -> list[list[str]]:
     """
     sentences: list[list[str]] = []
     current: list[str] = []
+    pending = ""  # text ending in an abbreviation: joined to what follows
     for part in _SPLIT.split(" ".join(text.split())):
-        part = part.strip()
+        part = f"{pending} {part}".strip() if pending else part.strip()
+        pending = ""
         if not part:
             continue
-        current.append(part)
         tail = part.rstrip("\"')]”’")
-        last_word = tail.rsplit(" ", 1)[-1].lower()
-        if tail[-1:] in _SENTENCE_END and last_word not in _ABBREVIATIONS:
+        if tail.rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS:
+            pending = part
+            continue
+        current.append(part)
+        if tail[-1:] in _SENTENCE_END:
             sentences.append(current)
             current = []
+    if pending:
+        current.append(pending)
     if current:
         sentences.append(current)
     if sentences and sentences[-1][-1].rstrip("\"')]”’")[-1:] not in _SENTENCE_END + _CLAUSE_END:
@@ -320,7 +326,7 @@ class PiperVoice:
 
 
 def _onnx_session(model: Path) -> Any:
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before the import: it writes on import
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before the import: it writes under ~ on import
     try:
         import onnxruntime as ort
     except ImportError as exc:

@@ -33,6 +33,8 @@ class Playback:
     finished_at: float  # when the last sample had been played (or playback was stopped)
     seconds_played: float
     interrupted: bool
+    #: Silence played because the next piece was not produced in time (streamed synthesis).
+    underrun_s: float = 0.0
 
 
 class AudioFeed:
@@ -173,6 +175,7 @@ def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
     head = feed.head()
     pos = 0
     ticks = 0  # device callbacks so far: a device that stops calling back has stalled
+    gaps: list[int] = []
     started_at: list[float] = []
     done = threading.Event()
 
@@ -181,6 +184,8 @@ def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
         ticks += 1
         n = feed.read_into(outdata)
         outdata[n:] = 0  # an underrun (the next sentence is not ready) plays silence
+        if n < frames and not feed.exhausted and started_at:
+            gaps.append(frames - n)
         if n and not started_at:
             started_at.append(time.monotonic())
             if started is not None:
@@ -231,7 +236,8 @@ def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
     if on_progress is not None:
         on_progress(played, feed.total / sample_rate)
     return Playback(device=device.name, started_at=started_at[0] if started_at else None,
-                    finished_at=finished_at, seconds_played=played, interrupted=interrupted)
+                    finished_at=finished_at, seconds_played=played, interrupted=interrupted,
+                    underrun_s=sum(gaps) / sample_rate)
 
 
 class SoundDevicePlayer:

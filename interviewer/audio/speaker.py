@@ -24,12 +24,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from interviewer.errors import EngineUnavailable, UsageError
 from interviewer.protocols import SpeakerBase, SpeechResult
+
+if TYPE_CHECKING:
+    from interviewer.audio.player import Playback
 
 DRIVER = "espeak"
 #: Words per minute. Always set explicitly: the driver's own initial rate is not reliably applied
@@ -210,6 +213,7 @@ class PlayingSpeaker(SpeakerBase):
         # is still pausing), so `speak` can start playing at once.
         self._prepared: dict[str, _Prepared] = {}
         self._prepared_lock = threading.Lock()
+        self.last: Playback | None = None  # the last utterance's playback (underruns, …)
 
     def _render(self, text: str) -> Rendering:
         raise NotImplementedError
@@ -243,8 +247,8 @@ class PlayingSpeaker(SpeakerBase):
         rendering = (Rendering(ready[0], iter(ready[1])) if ready is not None
                      else self._render(text))
         self.stop.clear()
-        pb = play_pieces(rendering.pieces, rendering.sample_rate, device, stop=self.stop,
-                         started=self.started)
+        pb = self.last = play_pieces(rendering.pieces, rendering.sample_rate, device,
+                                     stop=self.stop, started=self.started)
         return SpeechResult(text=text, device=pb.device, started_at=pb.started_at,
                             finished_at=pb.finished_at, duration_s=pb.seconds_played)
 

