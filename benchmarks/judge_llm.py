@@ -1,7 +1,9 @@
-"""Measure the offline judges side by side: embedded, llama-cpp, fused (z-mean, logistic, veto).
+"""Measure the LLM judges side by side: embedded, llama-cpp, fused (z-mean, logistic, veto), and
+the JSON-prompt judge over HTTP (`openai` backend against a real llama.cpp server with the same
+shipped 1.5B GGUF).
 
     python benchmarks/judge_llm.py [--quick] [--semeval-n N] [--semeval-train-n N]
-                                   [--threads N] [--json PATH]
+                                   [--threads N] [--json PATH] [--no-http] [--http-semeval-n N]
 
 Protocol (nothing reported is fitted on what it is reported on):
 - Dev set (benchmarks/data/judge_devset.yaml): thresholds of the LLM and the fusion are fitted on
@@ -11,6 +13,12 @@ Protocol (nothing reported is fitted on what it is reported on):
 - SemEval-2013 2-way, unseen answers: every backend's calibration (the embedded one too) is
   refitted for macro-F1 on a sample of the SemEval training split, then the test split is judged.
 - Credited points on the dev split's negated, wrong and injection answers (gold: none or few).
+- The HTTP judge (`openai-http`): `python -m llama_cpp.server` is started on a loopback port with
+  the shipped GGUF (`--threads` threads); the `openai` backend judges the dev split once (quality,
+  follow-up targeting and answers that fell back to the offline judge all come from that pass),
+  SemEval only with `--http-semeval-n` (~10 s per answer on 2 cores). It has no thresholds to
+  fit: the model states covered/partial/missing itself. Its s/answer is the mean over the dev
+  answers that reached the model; the server's peak RSS is read from /proc before it stops.
 - Seconds per answer on a few dev answers of different styles (model loaded, nothing cached; the
   quality runs share LLM scores between llama-cpp and the fusions), peak RSS of
   each backend in a fresh process (`--memory-probe`), and follow-up targeting: how often the
@@ -40,10 +48,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from interviewer.env import Environment  # noqa: E402
+from interviewer.judge.calibration import Objective  # noqa: E402
 from interviewer.judge.dataset import Item, load_devset, load_semeval  # noqa: E402
 from interviewer.judge.evaluate import (  # noqa: E402
     DEVSET_PATH,
     SEMEVAL_PATH,
+    Prediction,
     feature_rows,
     fit_calibration,
     metrics,
@@ -51,7 +61,7 @@ from interviewer.judge.evaluate import (  # noqa: E402
 )
 from interviewer.judge.guards import screen  # noqa: E402
 from interviewer.judge.policy import assess, rubric_words  # noqa: E402
-from interviewer.protocols import Judge  # noqa: E402
+from interviewer.protocols import Classification, Judge, Judgement  # noqa: E402
 
 ADVERSARIAL = ("negated", "wrong", "injection")
 
@@ -91,10 +101,10 @@ def train_rows(emb: Any, llm: Any, items: Sequence[Item]) -> dict[str, list[Any]
 
 
 # ----------------------------------------------------------------------------- calibration
-def calibrate(emb: Any, llm: Any, items: Sequence[Item], objective: str,
+def calibrate(emb: Any, llm: Any, items: Sequence[Item], objective: Objective,
               source: str) -> dict[str, Any]:
     """LLM thresholds and both fusions, fitted on `items` (training data only)."""
-    from interviewer.judge.fused import best_threshold, covered_threshold, fit_fusion
+    from interviewer.judge.calibration import best_threshold, covered_threshold, fit_fusion
     from interviewer.judge.llama_cpp_backend import LlamaCalibration
 
     rows = train_rows(emb, llm, items)
@@ -113,11 +123,13 @@ def calibrate(emb: Any, llm: Any, items: Sequence[Item], objective: str,
 
 
 # ----------------------------------------------------------------------------- evaluation
-def follow_up_targeting(judge: Judge, items: Sequence[Item]) -> dict[str, float]:
-    """Share of answers whose follow-up aims at a point gold says is not covered."""
+def follow_up_targeting(judge: Judge, items: Sequence[Item],
+                        judgements: Sequence[Judgement] | None = None) -> dict[str, float]:
+    """Share of answers whose follow-up aims at a point gold says is not covered (from
+    `judgements` of `items` when given, else judging them again)."""
     aimed = untargeted = 0
-    for it in items:
-        j = assess(judge, it.entry, it.answer)
+    for k, it in enumerate(items):
+        j = judgements[k] if judgements is not None else assess(judge, it.entry, it.answer)
         fid = j.follow_up_id or ""
         if fid.startswith(("point:", "probe:")):
             targets = [fid.split(":", 1)[1]]
@@ -208,6 +220,88 @@ def build(which: str, threads: int) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------------------- over HTTP
+class _Counting:
+    """Wraps a judge; counts the answers that another judge (a fallback) classified."""
+
+    def __init__(self, judge: Any) -> None:
+        self.judge, self.info, self.fallbacks = judge, judge.info, 0
+
+    def classify(self, entry: Any, transcript: str) -> Classification:
+        out: Classification = self.judge.classify(entry, transcript)
+        self.fallbacks += out.info.backend != self.info.backend
+        return out
+
+
+def judge_once(judge: Judge, items: Sequence[Item],
+               ) -> tuple[list[Prediction], list[float], list[Judgement]]:
+    """Every item through the policy once: predictions, seconds and the judgements."""
+    preds: list[Prediction] = []
+    secs: list[float] = []
+    out: list[Judgement] = []
+    for it in items:
+        t0 = time.perf_counter()
+        j = assess(judge, it.entry, it.answer)
+        secs.append(time.perf_counter() - t0)
+        out.append(j)
+        preds += [Prediction(it.item_id, v.point_id, it.gold[v.point_id], v.status, it.group,
+                             it.style) for v in j.points]
+    return preds, secs, out
+
+
+def summarise(preds: list[Prediction], secs: list[float]) -> dict[str, Any]:
+    """The same numbers `evaluate` reports, from predictions already made."""
+    m = metrics(preds, secs)
+    keep = ("n_points", "n_answers", "precision", "recall", "f1", "accuracy", "macro_f1",
+            "exact_accuracy", "seconds_per_answer", "tp", "fp", "fn", "tn")
+    out = {k: m[k] for k in keep}
+    out["adversarial"] = {s: m["by_style"].get(s, {}) for s in ADVERSARIAL}
+    return out
+
+
+def peak_rss_of(pid: int) -> float | None:
+    """VmHWM of a running process in MB (None if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            hwm = next(line for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return None
+    return round(int(hwm.split()[1]) / 1024, 1)
+
+
+def http_judge(emb: Any, dev: Sequence[Item], sem_test: Sequence[Item],
+               threads: int) -> dict[str, Any]:
+    """The `openai` backend against a real llama.cpp server with the shipped GGUF."""
+    import tempfile
+
+    from interviewer.judge.llama_model import model_path
+    from interviewer.judge.llm_log import MemorySink
+    from interviewer.judge.llm_server import llama_server
+    from interviewer.judge.openai_backend import OpenAIJudge
+
+    log = Path(tempfile.mkdtemp(prefix="judge-http-")) / "server.log"
+    with llama_server(model_path(Environment().models_dir), log, threads=threads) as server:
+        sink = MemorySink()
+        judge = _Counting(OpenAIJudge(server.model, url=server.url, fallback=emb, log=sink))
+        preds, secs, judgements = judge_once(judge, dev)
+        r: dict[str, Any] = {"dev": summarise(preds, secs),
+                             "follow_up": follow_up_targeting(judge, dev, judgements),
+                             "fallbacks_dev": judge.fallbacks}
+        # Every dev answer that reached the model is a timed, uncached judgement (the server
+        # keeps only the previous prompt's KV cache: the shared system prompt is reused).
+        asked = [t for t, it in zip(secs, dev, strict=True) if unblocked([it])]
+        r["seconds_per_answer"] = round(float(np.mean(asked or [0.0])), 2)
+        r["seconds_max"] = round(float(np.max(asked or [0.0])), 2)
+        r["n_timed"] = len(asked)
+        if sem_test:
+            preds, secs, _ = judge_once(judge, sem_test)
+            r["semeval"] = summarise(preds, secs)
+        r["peak_rss_mb"] = peak_rss_of(server.pid)
+        r["exchanges"] = len(sink.records())
+        r["invalid_replies"] = sum(bool(x.error) for x in sink.records())
+    return r
+
+
 # ----------------------------------------------------------------------------- report
 def table(results: dict[str, Any]) -> str:
     rows = ["| judge | dev F1 (P / R) | credited on negated / wrong / injected | SemEval unseen "
@@ -237,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timing-n", type=int, default=6, help="answers timed per backend")
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "results" /
                     "judge_llm_cache.json", help="LLM P(yes) values kept between runs")
+    ap.add_argument("--no-http", action="store_true",
+                    help="skip the JSON-prompt judge over HTTP (llama.cpp server)")
+    ap.add_argument("--http-semeval-n", type=int, default=0,
+                    help="SemEval test answers for the HTTP judge (default 0: skipped)")
     ap.add_argument("--memory-probe", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.memory_probe:
@@ -295,10 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"semeval: {name} …", file=sys.stderr, flush=True)
         r["semeval"] = evaluate(sem_judges[name], sem_test)
         save_cache(llm, a.cache)
-        # Speed: a fixed subset judged with nothing cached.
+        # Speed: a fixed subset judged with nothing cached (a smoke run only checks it runs,
+        # once: CI keeps --quick short).
         kept = dict(llm._memo)
         llm._memo.clear()
-        secs = run(judge, timing)[1]
+        secs = run(judge, timing)[1] if not a.quick or name == "llama-cpp" else [0.0]
         llm._memo.update(kept)
         r["seconds_per_answer"] = round(float(np.mean(secs)), 2)
         r["seconds_max"] = round(float(np.max(secs)), 2)
@@ -307,6 +406,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in results["backends"]:
             backend = "fused" if name.startswith("fused") else name
             results["backends"][name]["peak_rss_mb"] = peak_rss_mb(backend, a.threads)
+    if not a.no_http:
+        print("dev: openai-http (llama.cpp server) …", file=sys.stderr, flush=True)
+        http_dev = dev[:1] if a.quick else dev
+        results["backends"]["openai-http"] = http_judge(
+            emb, http_dev, sample(sem_test, a.http_semeval_n) if a.http_semeval_n else [],
+            a.threads)
+    results["loadavg_end"] = os.getloadavg()
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(table(results))
