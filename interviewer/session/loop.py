@@ -40,11 +40,9 @@ from interviewer.session.exchange import (
     with_exchange_follow_up,
 )
 from interviewer.session.metrics import delivery_metrics
-from interviewer.session.speculate import Speculation
+from interviewer.session.speculate import JudgeFn, Speculation
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord, Turn
 from interviewer.session.ui import Console
-
-JudgeFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
 
 #: How long the end of a session waits for background LLM refinements still running.
 REFINE_FINAL_WAIT_S = 120.0

@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from interviewer.bank.models import BankEntry
-from interviewer.protocols import Judge, Judgement, Transcript
+from interviewer.protocols import Judge
 from interviewer.session.exchange import question_exchanges
+from interviewer.session.speculate import JudgeFn
 from interviewer.session.store import SessionRecord, TakeRecord, Turn
-
-AssessFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def answered_takes(record: SessionRecord) -> list[tuple[Turn, TakeRecord]]:
 
 
 def rejudge(record: SessionRecord, entries: Mapping[str, BankEntry], judge: Judge,
-            assess: AssessFn, *, after_each: Callable[[SessionRecord], None] | None = None,
+            assess: JudgeFn, *, after_each: Callable[[SessionRecord], None] | None = None,
             ) -> RejudgeResult:
     """Judge every answered take of `record` again with `judge` (in the order answered),
     appending the new judgement; questions no longer in `entries` keep their stored verdicts.

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from interviewer.bank.models import BankEntry
 from interviewer.protocols import Judge, Judgement, SessionJudge, Transcript
 
+#: How the session judges one answer: (judge, entry, transcript, follow-ups asked) → judgement
+#: (`policy.assess`, or the session's exchange-aware wrapper of it).
 JudgeFn = Callable[[Judge, BankEntry, Transcript, set[str]], Judgement]
 
 
@@ -34,7 +35,7 @@ class Speculation:
     """Background judging of a take's transcript-so-far (one per take)."""
 
     def __init__(self, judge: Callable[[], SessionJudge], assess: JudgeFn, entry: BankEntry,
-                 asked: set[str], *, prepare_speech: Callable[[str], Any] | None = None) -> None:
+                 asked: set[str], *, prepare_speech: Callable[[str], None] | None = None) -> None:
         self._judge, self._assess, self._entry, self._asked = judge, assess, entry, set(asked)
         self._prepare = prepare_speech
         self._cv = threading.Condition()
