@@ -238,13 +238,19 @@ def question_exchanges(record: SessionRecord,
     return [build_exchange(g, entries.get(g[0].question_id)) for g in group_turns(record)]
 
 
-def session_score(record: SessionRecord,
-                  entries: Mapping[str, BankEntry] | None = None) -> float | None:
-    """The mean of the question scores (questions with a judged answer only)."""
-    scores = [s for x in question_exchanges(record, entries) if (s := x.score) is not None]
+def mean_score(exchanges: Iterable[QuestionExchange]) -> float | None:
+    """The session's score: the mean of the question scores (judged questions only)."""
+    scores = [s for x in exchanges if (s := x.score) is not None]
     return round(sum(scores) / len(scores), 4) if scores else None
 
 
+def session_score(record: SessionRecord,
+                  entries: Mapping[str, BankEntry] | None = None) -> float | None:
+    """The mean of the question scores (questions with a judged answer only)."""
+    return mean_score(question_exchanges(record, entries))
+
+
 __all__ = ["Coverage", "ExchangeTurn", "PointCoverage", "QuestionExchange", "build_exchange",
-           "coverage_of", "follow_up_targets", "merge", "next_follow_up", "probe_proposals",
-           "question_exchanges", "session_score", "targeted_score", "with_exchange_follow_up"]
+           "coverage_of", "follow_up_targets", "mean_score", "merge", "next_follow_up",
+           "probe_proposals", "question_exchanges", "session_score", "targeted_score",
+           "with_exchange_follow_up"]

@@ -24,7 +24,12 @@ from pydantic import BaseModel, ConfigDict
 from interviewer.bank.loader import Bank
 from interviewer.bank.models import BankEntry
 from interviewer.protocols import PointVerdict, Status
-from interviewer.session.exchange import ExchangeTurn, QuestionExchange, question_exchanges
+from interviewer.session.exchange import (
+    ExchangeTurn,
+    QuestionExchange,
+    mean_score,
+    question_exchanges,
+)
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord
 
 
@@ -80,16 +85,15 @@ def build_report(rec: SessionRecord, bank: Bank | None = None) -> SessionReport:
     """The session as the report contract (the bank, when given, resolves old sessions' follow-up
     targets and names the points of questions never answered)."""
     entries: Mapping[str, BankEntry] = bank.entries if bank else {}
+    exchanges = question_exchanges(rec, entries)
     questions = []
-    for x in question_exchanges(rec, entries):
+    for x in exchanges:
         turns = [ReportTurn(kind=t.turn.kind, text=t.turn.text, targets=t.targets,
                             score=t.score) for t in x.turns]
         questions.append(ReportQuestion(question_id=x.question_id, text=x.text, score=x.score,
                                         points=_report_points(x, entries.get(x.question_id)),
                                         turns=turns))
-    scores = [q.score for q in questions if q.score is not None]
-    mean = round(sum(scores) / len(scores), 4) if scores else None
-    return SessionReport(session=rec.id, score=mean, questions=questions)
+    return SessionReport(session=rec.id, score=mean_score(exchanges), questions=questions)
 
 
 def to_json(rec: SessionRecord, bank: Bank | None = None) -> str:
@@ -147,10 +151,9 @@ def _turn_score_text(t: ExchangeTurn) -> str:
 def to_markdown(rec: SessionRecord, bank: Bank | None = None) -> str:
     entries: Mapping[str, BankEntry] = bank.entries if bank else {}
     exchanges = question_exchanges(rec, entries)
-    scores = [s for x in exchanges if (s := x.score) is not None]
     out = [f"# Practice session {rec.id}", "",
            f"- date: {rec.created}", f"- status: {rec.status}",
-           f"- mean score: {_pct(sum(scores) / len(scores) if scores else None)}",
+           f"- mean score: {_pct(mean_score(exchanges))}",
            f"- engines: {', '.join(f'{k}={v}' for k, v in rec.engines.items()) or '-'}", ""]
     for n, x in enumerate(exchanges, 1):
         out += _exchange_md(n, x, entries.get(x.question_id))
@@ -260,10 +263,9 @@ def to_html(rec: SessionRecord, store: SessionStore, bank: Bank | None = None) -
     """One self-contained file: audio as data URIs, no external resources."""
     entries: Mapping[str, BankEntry] = bank.entries if bank else {}
     exchanges = question_exchanges(rec, entries)
-    scores = [s for x in exchanges if (s := x.score) is not None]
     body = [f"<h1>Practice session {html.escape(rec.id)}</h1>",
             f"<p>{html.escape(rec.created)} · {html.escape(rec.status)} · mean score "
-            f"<b>{_pct(sum(scores) / len(scores) if scores else None)}</b></p>",
+            f"<b>{_pct(mean_score(exchanges))}</b></p>",
             _chart(exchanges)]
     for n, x in enumerate(exchanges, 1):
         body.append(_exchange_html(n, x, rec, store, entries.get(x.question_id)))
