@@ -302,6 +302,29 @@ def http_judge(emb: Any, dev: Sequence[Item], sem_test: Sequence[Item],
     return r
 
 
+def http_only(a: argparse.Namespace, dev: list[Item], sem_test: list[Item]) -> int:
+    """`--http-only`: the embedded judge (also the HTTP judge's fallback) and the HTTP judge."""
+    from interviewer.judge.embedded import EmbeddedJudge
+
+    emb = EmbeddedJudge(threads=a.threads)
+    emb.load()
+    results: dict[str, Any] = {"threads": a.threads, "quick": a.quick, "http_only": True,
+                               "loadavg": os.getloadavg(), "n_dev": len(dev), "backends": {}}
+    preds, secs, js = judge_once(emb, dev)
+    results["backends"]["embedded"] = {"dev": summarise(preds, secs),
+                                       "follow_up": follow_up_targeting(emb, dev, js),
+                                       "seconds_per_answer": round(float(np.mean(secs)), 2)}
+    print("dev: openai-http (llama.cpp server) …", file=sys.stderr, flush=True)
+    sem = sample(sem_test, a.http_semeval_n) if a.http_semeval_n else []
+    results["backends"]["openai-http"] = http_judge(emb, dev, sem, a.threads)
+    results["loadavg_end"] = os.getloadavg()
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"\nJSON: {a.json}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- report
 def table(results: dict[str, Any]) -> str:
     rows = ["| judge | dev F1 (P / R) | credited on negated / wrong / injected | SemEval unseen "
@@ -333,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "judge_llm_cache.json", help="LLM P(yes) values kept between runs")
     ap.add_argument("--no-http", action="store_true",
                     help="skip the JSON-prompt judge over HTTP (llama.cpp server)")
+    ap.add_argument("--http-only", action="store_true",
+                    help="only the embedded judge and the HTTP judge (no in-process LLM)")
     ap.add_argument("--http-semeval-n", type=int, default=0,
                     help="SemEval test answers for the HTTP judge (default 0: skipped)")
     ap.add_argument("--memory-probe", help=argparse.SUPPRESS)
@@ -351,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         train, dev = train[:3], [it for it in dev if it.group == dev[0].group][:4]
         sem_train, sem_test = sample(sem_train, 4), sample(sem_test, 4)
         a.no_memory, a.timing_n = True, 1
+    if a.http_only:
+        return http_only(a, dev, sem_test)
 
     t0 = time.perf_counter()
     judges = build("all", a.threads)

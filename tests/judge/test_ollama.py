@@ -139,8 +139,8 @@ def test_malformed_json_is_retried_once_with_the_error(server: OllamaStandIn,
 
 
 def test_schema_violations_count_as_invalid(server: OllamaStandIn, entry: BankEntry) -> None:
-    bad_index = {**GOOD, "mle": {"evidence_sentence": 9, "status": "covered"}}
-    server.reply(bad_index)                                   # sentence 9 of 3
+    bad_status = {**GOOD, "bernoulli": {"evidence_sentence": 1, "status": "excellent"}}
+    server.reply(bad_status)
     server.reply({k: v for k, v in GOOD.items() if k != "mle"})  # a point key missing
     fb = _fake_fallback()
     judge = OllamaJudge(host=server.url, fallback=fb)
@@ -150,6 +150,18 @@ def test_schema_violations_count_as_invalid(server: OllamaStandIn, entry: BankEn
     assert out.info.backend == "embedded" and "invalid reply twice" in (out.info.note or "")
     # nothing of that answer's fallback is left on the judge for the next one
     assert judge.info.backend == "ollama" and judge.info.note is None
+
+
+def test_an_out_of_range_sentence_costs_that_point_its_evidence_only(
+        server: OllamaStandIn, entry: BankEntry) -> None:
+    # Some servers' grammars ignore numeric bounds (llama.cpp: a 1.5B model cited sentence 3 of
+    # 2 on every retry); the rest of the reply is still good.
+    server.reply({**GOOD, "bernoulli": {"evidence_sentence": 9, "status": "covered"}})
+    j = assess(OllamaJudge(host=server.url), entry, ANSWER)
+    assert len(server.chats()) == 1 and j.judge.backend == "ollama"
+    status = {v.point_id: (v.status, v.evidence) for v in j.points}
+    assert status["bernoulli"] == ("missing", None)  # no evidence: no credit
+    assert status["mle"][0] == "covered" and status["gradients"][0] == "partial"
 
 
 def test_invalid_twice_falls_back_and_the_judgement_says_so(server: OllamaStandIn,
