@@ -65,7 +65,8 @@ def _eval_subparsers(sub: argparse._SubParsersAction) -> argparse._SubParsersAct
         for action in existing._actions:
             if isinstance(action, argparse._SubParsersAction):
                 return action
-    ev = sub.add_parser("eval", help="measure a component on labelled data")
+    ev: argparse.ArgumentParser = sub.add_parser("eval", help="measure a component on labelled "
+                                                 "data")
     return ev.add_subparsers(dest="eval_command", metavar="WHAT", parser_class=type(ev))
 
 
