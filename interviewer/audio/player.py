@@ -166,39 +166,46 @@ def play_pieces(pieces: Iterator[np.ndarray], sample_rate: int, device: Resolved
     return pb
 
 
+class _Cursor:
+    """What the device callback shares with the waiting thread."""
+
+    def __init__(self, feed: AudioFeed, started: threading.Event | None,
+                 stop_exc: type[BaseException]) -> None:
+        self.feed, self.started, self.stop_exc = feed, started, stop_exc
+        self.pos = 0  # samples of real audio handed over
+        self.ticks = 0  # device callbacks so far: a device that stops calling back has stalled
+        self.gap = 0  # silent samples played while waiting for the next piece
+        self.started_at: float | None = None
+
+    def callback(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
+        self.ticks += 1
+        n = self.feed.read_into(outdata)
+        outdata[n:] = 0  # an underrun (the next sentence is not ready) plays silence
+        if n and self.started_at is None:
+            self.started_at = time.monotonic()
+            if self.started is not None:
+                self.started.set()
+        self.pos += n
+        if self.feed.exhausted:
+            raise self.stop_exc
+        if n < frames and self.started_at is not None:
+            self.gap += frames - n
+
+
 def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
                on_progress: ProgressCallback | None, stop: threading.Event | None,
                started: threading.Event | None, progress_interval: float,
                stall_timeout_s: float) -> Playback:
     """Open the stream for `feed` (whose first piece exists) and wait until it has played."""
     sd = sounddevice()
-    head = feed.head()
-    pos = 0
-    ticks = 0  # device callbacks so far: a device that stops calling back has stalled
-    gaps: list[int] = []
-    started_at: list[float] = []
+    cur = _Cursor(feed, started, sd.CallbackStop)
     done = threading.Event()
-
-    def callback(outdata: Any, frames: int, _time: Any, _status: Any) -> None:
-        nonlocal pos, ticks
-        ticks += 1
-        n = feed.read_into(outdata)
-        outdata[n:] = 0  # an underrun (the next sentence is not ready) plays silence
-        if n < frames and not feed.exhausted and started_at:
-            gaps.append(frames - n)
-        if n and not started_at:
-            started_at.append(time.monotonic())
-            if started is not None:
-                started.set()
-        pos += n
-        if feed.exhausted:
-            raise sd.CallbackStop
-
+    head = feed.head()
     try:
         with device.routed():
             stream = sd.OutputStream(samplerate=sample_rate, channels=head.shape[1],
                                      dtype=head.dtype.name, device=device.index,
-                                     callback=callback, finished_callback=done.set)
+                                     callback=cur.callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
         raise AudioDeviceError(f"cannot open audio output {device.name!r}: {exc}",
                                hint="check `interviewer devices`; is it used by another "
@@ -206,25 +213,9 @@ def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
     interrupted = False
     try:
         with stream:
-            last_ticks, last_move = -1, time.monotonic()
-            while not done.wait(progress_interval):
-                if on_progress is not None:
-                    on_progress(min(pos, feed.total) / sample_rate, feed.total / sample_rate)
-                if stop is not None and stop.is_set():
-                    interrupted = True
-                    stream.abort()
-                    break
-                if ticks != last_ticks:
-                    last_ticks, last_move = ticks, time.monotonic()
-                elif time.monotonic() - last_move > stall_timeout_s:
-                    stream.abort()
-                    raise AudioDeviceError(
-                        f"audio output {device.name!r} stopped playing after "
-                        f"{pos / sample_rate:.1f} s (unplugged, suspended or taken by another "
-                        "program?)",
-                        hint="reconnect it (`interviewer devices`), choose another with "
-                             "--output-device, or use --no-tts",
-                    )
+            interrupted = _wait_played(stream, done, cur, sample_rate, device.name, stop=stop,
+                                       on_progress=on_progress, interval=progress_interval,
+                                       stall_timeout_s=stall_timeout_s)
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -232,12 +223,38 @@ def _play_feed(feed: AudioFeed, sample_rate: int, device: ResolvedDevice, *,
         finished_at = time.monotonic()
     # `pos` counts samples handed over; when aborted, the device's buffer was not played.
     latency = float(stream.latency) if interrupted else 0.0
-    played = max(0.0, pos / sample_rate - latency)
+    played = max(0.0, cur.pos / sample_rate - latency)
     if on_progress is not None:
         on_progress(played, feed.total / sample_rate)
-    return Playback(device=device.name, started_at=started_at[0] if started_at else None,
-                    finished_at=finished_at, seconds_played=played, interrupted=interrupted,
-                    underrun_s=sum(gaps) / sample_rate)
+    return Playback(device=device.name, started_at=cur.started_at, finished_at=finished_at,
+                    seconds_played=played, interrupted=interrupted,
+                    underrun_s=cur.gap / sample_rate)
+
+
+def _wait_played(stream: Any, done: threading.Event, cur: _Cursor, sample_rate: int,
+                 name: str, *, stop: threading.Event | None,
+                 on_progress: ProgressCallback | None, interval: float,
+                 stall_timeout_s: float) -> bool:
+    """Wait for the stream to finish; True if `stop` cut it short. A device that stops calling
+    back for `stall_timeout_s` raises AudioDeviceError."""
+    last_ticks, last_move = -1, time.monotonic()
+    while not done.wait(interval):
+        if on_progress is not None:
+            on_progress(min(cur.pos, cur.feed.total) / sample_rate, cur.feed.total / sample_rate)
+        if stop is not None and stop.is_set():
+            stream.abort()
+            return True
+        if cur.ticks != last_ticks:
+            last_ticks, last_move = cur.ticks, time.monotonic()
+        elif time.monotonic() - last_move > stall_timeout_s:
+            stream.abort()
+            raise AudioDeviceError(
+                f"audio output {name!r} stopped playing after {cur.pos / sample_rate:.1f} s "
+                "(unplugged, suspended or taken by another program?)",
+                hint="reconnect it (`interviewer devices`), choose another with "
+                     "--output-device, or use --no-tts",
+            )
+    return False
 
 
 class SoundDevicePlayer:

@@ -219,3 +219,42 @@ def test_practice_records_the_engine_it_spoke_with(pulse: Any, voice_home: Path,
         record = json.loads(next(out.glob("*/session.json")).read_text())
         assert record["engines"]["tts"] == tts
         assert loud_span(cap.audio) > 1.0
+
+
+def test_streamed_pieces_play_in_order_with_gaps_counted(pulse: Any) -> None:
+    """play_pieces: a piece produced late leaves a silent gap that is reported; an error in a
+    later piece is raised after the earlier ones played, one in the first before any sound."""
+    from interviewer.audio.devices import resolve
+    from interviewer.audio.player import play_pieces
+    from interviewer.errors import EngineUnavailable
+
+    tone = (0.3 * np.sin(np.arange(8000) / 5)).astype(np.float32)  # 0.5 s at 16 kHz
+
+    def slow() -> Any:
+        yield tone
+        time.sleep(0.8)  # 0.3 s longer than the first piece plays
+        yield tone
+
+    device = resolve(None, "output")
+    with pulse.capture_speaker() as cap:
+        pb = play_pieces(slow(), RATE, device)
+        time.sleep(0.3)
+    assert pb.seconds_played == pytest.approx(1.0, abs=0.01)
+    assert 0.2 < pb.underrun_s < 0.6
+    assert 1.2 < loud_span(cap.audio) < 1.7
+
+    def broken_later() -> Any:
+        yield tone
+        raise EngineUnavailable("synthesis failed")
+
+    with pulse.capture_speaker() as cap, pytest.raises(EngineUnavailable, match="failed"):
+        play_pieces(broken_later(), RATE, device)
+    assert loud_span(cap.audio) > 0.4
+
+    def broken_first() -> Any:
+        raise EngineUnavailable("no voice")
+        yield tone  # pragma: no cover
+
+    with pulse.capture_speaker() as cap, pytest.raises(EngineUnavailable, match="no voice"):
+        play_pieces(broken_first(), RATE, device)
+    assert loud_span(cap.audio) == 0.0
