@@ -118,12 +118,15 @@ def make_speaker(*, no_tts: bool, output_device: str | None = None, voice: str |
         from interviewer.env import Environment
 
         models_dir = Environment().models_dir
+    from interviewer.audio.speaker import Pyttsx3Speaker
+
     if choose_tts(tts, voice, models_dir) == "piper":
         from interviewer.audio.piper_speaker import PiperSpeaker
 
-        return PiperSpeaker(device=output_device, models_dir=models_dir, voice=voice, rate=rate)
-    from interviewer.audio.speaker import Pyttsx3Speaker
-
+        # Chosen by default (no --tts): pyttsx3 speaks if the installed voice fails to load.
+        fallback = Pyttsx3Speaker(device=output_device, rate=rate) if tts is None else None
+        return PiperSpeaker(device=output_device, models_dir=models_dir, voice=voice, rate=rate,
+                            fallback=fallback)
     return Pyttsx3Speaker(device=output_device, voice=voice, rate=rate)
 
 

@@ -434,8 +434,12 @@ class PiperSpeaker(PlayingSpeaker):
 
     def __init__(self, device: str | int | None = None, *, models_dir: Path,
                  voice: str | None = None, rate: int | None = None, volume: float = 1.0,
-                 preload: bool = True) -> None:
+                 preload: bool = True, fallback: PlayingSpeaker | None = None) -> None:
         super().__init__(device)
+        # The default voice (no --tts) falls back to this speaker if the installed voice cannot
+        # be loaded (a damaged file, onnxruntime missing): a session still asks its questions.
+        self.fallback = fallback
+        self.fallback_reason: str | None = None
         if not 0.0 < volume <= 1.0:
             raise UsageError(f"volume {volume}: must be in (0, 1]")
         self.files = find_voice(models_dir, voice)  # fails now, not at the first question
@@ -473,7 +477,15 @@ class PiperSpeaker(PlayingSpeaker):
     def _render(self, text: str) -> Rendering:
         if not text.strip():
             raise UsageError("nothing to say: the text is empty")
-        voice = self.voice()
+        try:
+            voice = self.voice()
+        except (DataError, EngineUnavailable) as exc:
+            if self.fallback is None:
+                raise
+            if self.fallback_reason is None:
+                self.fallback_reason = exc.message
+                self.engine = self.fallback.engine  # what really speaks from now on
+            return self.fallback._render(text)
         scale = length_scale_for(self.rate, voice.config.inference.length_scale)
         return Rendering(voice.sample_rate,
                          voice.stream(text, length_scale=scale, volume=self.volume))

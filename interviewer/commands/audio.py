@@ -121,6 +121,9 @@ def cmd_say(args: argparse.Namespace, env: Environment) -> ExitStatus:
     speaker = make_speaker(no_tts=False, output_device=args.output_device, voice=args.voice,
                            rate=args.rate, tts=args.tts, models_dir=env.models_dir)
     result = speaker.speak(" ".join(args.text))
+    reason = getattr(speaker, "fallback_reason", None)
+    if reason:
+        env.err(f"note: the Piper voice could not be used ({reason}); spoke with pyttsx3")
     if args.json:
         env.out(result.model_dump_json())
     else:

@@ -174,3 +174,26 @@ def test_piper_and_pyttsx3_share_espeak_in_one_process(voice_models: Path) -> No
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
         assert res.stdout.split() == ["True"] * 4
+
+
+def test_a_damaged_default_voice_falls_back_to_pyttsx3(voice_models: Path, tmp_path: Path) -> None:
+    """Chosen by default, an installed voice that cannot be loaded gives way to pyttsx3 (and
+    says why); asked for explicitly with --tts piper, it is an error naming the file."""
+    from interviewer.factory import make_speaker
+
+    models = tmp_path / "models"
+    (models / "voices").mkdir(parents=True)
+    src = ps.find_voice(voice_models)
+    (models / "voices" / src.config.name).write_bytes(src.config.read_bytes())
+    (models / "voices" / src.model.name).write_bytes(b"not an onnx model")
+    speaker = make_speaker(no_tts=False, models_dir=models)
+    assert isinstance(speaker, ps.PiperSpeaker) and speaker.engine == "piper"
+    rendering = speaker._render("Hello there.")
+    audio = np.concatenate(list(rendering.pieces))
+    assert rendering.sample_rate == 22050 and audio.shape[0] > 5000
+    assert speaker.engine == "pyttsx3"
+    assert speaker.fallback_reason and src.model.name in speaker.fallback_reason
+    explicit = make_speaker(no_tts=False, models_dir=models, tts="piper")
+    assert isinstance(explicit, ps.PiperSpeaker) and explicit.fallback is None
+    with pytest.raises(DataError, match="onnxruntime cannot load the voice"):
+        explicit._render("Hello there.")
