@@ -169,7 +169,9 @@ def test_rate_changes_the_pace(pulse: Any, voice_home: Path) -> None:
     fast = ps.PiperSpeaker(models_dir=voice_home / "models", rate=220, preload=False)
     t_slow = slow.speak(QUESTIONS[0]).duration_s
     t_fast = fast.speak(QUESTIONS[0]).duration_s
-    assert t_slow > 1.6 * t_fast
+    # Not 2×: pauses and the stochastic duration predictor (noise_w) do not scale exactly;
+    # measured ratio 1.56–1.76 over 8 pairs, ~1.0 ± 0.05 without rate control.
+    assert t_slow > 1.35 * t_fast
 
 
 def test_without_the_voice_say_falls_back_to_pyttsx3(pulse: Any, tmp_path: Path) -> None:
