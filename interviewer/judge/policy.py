@@ -69,9 +69,10 @@ def verify(entry: BankEntry, transcript: str, raw: Iterable[RawVerdict],
                 pv.contradicted, pv.evidence_span = True, span
                 pv.evidence = transcript[span[0]:span[1]]
                 pv.note = "the answer contradicts this point"
-        elif v is not None and v.status != "missing":
+        elif v is not None and v.status in ("covered", "partial"):
+            credit: Status = "covered" if v.status == "covered" else "partial"
             pv.status, pv.evidence, pv.evidence_span, pv.note = _check_credit(
-                entry, p, transcript, v.status, v.evidence, lexical_denials)
+                entry, p, transcript, credit, v.evidence, lexical_denials)
         out.append(pv)
     return out
 

@@ -28,7 +28,7 @@ import numpy as np
 from interviewer.bank.models import BankEntry, ExpectedPoint
 from interviewer.errors import ModelNotInstalled
 from interviewer.judge.text import split_sentences
-from interviewer.protocols import Classification, JudgeInfo, RawStatus, RawVerdict
+from interviewer.protocols import Classification, JudgeBase, JudgeInfo, RawStatus, RawVerdict
 
 BACKEND = "verifier"
 LABELS = ("stated", "contradicted", "not_stated")  # the model's output order
@@ -82,13 +82,16 @@ def chunk_answer(answer: str, n_tokens: Any, budget: int) -> list[Chunk]:
     return chunks
 
 
-class VerifierJudge:
+class VerifierJudge(JudgeBase):
     """The `Judge` backed by the trained verifier (thread-safe; the session may judge a
     speculative transcript on another thread)."""
 
     speculative = True  # cheap enough to judge partial transcripts during the pause
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, *, lexical_denials: bool = False) -> None:
+        # `lexical_denials` re-enables the policy's hand-written denial rules on top of the
+        # model (an ablation knob: benchmarks/judge.py measures both).
+        self.lexical_denials = lexical_denials
         self.directory = directory or model_dir()
         cfg_path = self.directory / "config.json"
         if not cfg_path.is_file():
@@ -121,10 +124,15 @@ class VerifierJudge:
                                                  providers=["CPUExecutionProvider"])
             self._tok = tok
 
-    def warm(self) -> None:
+    def load(self) -> None:
         """Load the model and run it once, so the first real answer pays no start-up cost."""
-        self._load()
-        self.scores(["warm up"], "warm up the model")
+        if self._session is None:
+            self._load()
+            self.scores(["warm up"], "warm up the model")
+
+    def warm(self, entry: BankEntry, transcript: str) -> None:
+        """The session calls this while the answer is still being given: have the model ready."""
+        self.load()
 
     # ------------------------------------------------------------------ scoring
     def _n_tokens(self, text: str) -> int:
@@ -186,7 +194,8 @@ class VerifierJudge:
         points = entry.rubric.points
         scored = self.scores([point_input(p) for p in points], transcript)
         verdicts = [self._verdict(p, s, transcript) for p, s in zip(points, scored, strict=True)]
-        return Classification(verdicts=verdicts, info=self.info.model_copy())
+        return Classification(verdicts=verdicts, info=self.info.model_copy(),
+                              negation_aware=not self.lexical_denials)
 
     def _verdict(self, p: ExpectedPoint, s: PointScore, answer: str) -> RawVerdict:
         status = decide(s.probs, self.config["thresholds"])
