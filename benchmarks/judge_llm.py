@@ -342,7 +342,7 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few answers only (smoke run)")
     ap.add_argument("--semeval-n", type=int, default=200, help="test answers (0: all 979)")
@@ -361,12 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--http-semeval-n", type=int, default=0,
                     help="SemEval test answers for the HTTP judge (default 0: skipped)")
     ap.add_argument("--memory-probe", help=argparse.SUPPRESS)
-    a = ap.parse_args(argv)
-    if a.memory_probe:
-        memory_probe(a.memory_probe, a.threads)
-        return 0
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return ap.parse_args(argv)
 
+
+Splits = tuple[list[Item], list[Item], list[Item], list[Item]]
+
+
+def load_items(a: argparse.Namespace) -> Splits:
+    """(dev train, dev held-out, SemEval train sample, SemEval test sample); `--quick` trims."""
     dev_all = load_devset(DEVSET_PATH)
     train = [it for it in dev_all if it.split == "train"]
     dev = [it for it in dev_all if it.split == "dev"]
@@ -376,9 +378,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         train, dev = train[:3], [it for it in dev if it.group == dev[0].group][:4]
         sem_train, sem_test = sample(sem_train, 4), sample(sem_test, 4)
         a.no_memory, a.timing_n = True, 1
-    if a.http_only:
-        return http_only(a, dev, sem_test)
+    return train, dev, sem_train, sem_test
 
+
+def fitted_variants(a: argparse.Namespace, splits: Splits,
+                    ) -> tuple[dict[str, Judge], dict[str, Judge], dict[str, Any]]:
+    """Load the offline judges once, fit every calibration on training data only, and return
+    (dev variants, SemEval variants, run facts)."""
+    from interviewer.judge.fused import FusedJudge
+
+    train, _, sem_train, _ = splits
     t0 = time.perf_counter()
     judges = build("all", a.threads)
     emb, llm = judges["embedded"], judges["llama-cpp"]
@@ -393,8 +402,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     cal_sem = calibrate(emb_sem, llm, sem_train, "macro_f1", "SemEval train sample")
     save_cache(llm, a.cache)
 
-    from interviewer.judge.fused import FusedJudge
-
     def variants(e: Any, cal: dict[str, Any]) -> dict[str, Judge]:
         lj = dataclasses.replace(llm, calibration=cal["llama"])
         return {"embedded": e, "llama-cpp": lj,
@@ -402,16 +409,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "fused-logistic": FusedJudge(e, lj, cal["logistic"]),
                 "fused-veto": FusedJudge(e, lj, cal["veto"])}
 
-    results: dict[str, Any] = {
-        "threads": a.threads, "quick": a.quick, "load_seconds": round(load_s, 1),
-        "loadavg": os.getloadavg(), "n_dev": len(dev), "n_semeval_test": len(sem_test),
-        "n_semeval_train": len(sem_train), "n_timed": len(timing_items(dev, a.timing_n)),
-        "calibration": {k: {m: repr(c) for m, c in v.items()}
-                        for k, v in (("dev", cal_dev), ("semeval", cal_sem))},
-        "backends": {},
-    }
-    dev_judges, sem_judges = variants(emb, cal_dev), variants(emb_sem, cal_sem)
+    facts = {"load_seconds": round(load_s, 1), "llm": llm, "embedded": emb,
+             "calibration": {k: {m: repr(c) for m, c in v.items()}
+                             for k, v in (("dev", cal_dev), ("semeval", cal_sem))}}
+    return variants(emb, cal_dev), variants(emb_sem, cal_sem), facts
+
+
+def measure_offline(a: argparse.Namespace, splits: Splits, dev_judges: dict[str, Judge],
+                    sem_judges: dict[str, Judge], llm: Any) -> dict[str, Any]:
+    """Quality on dev and SemEval, follow-up targeting and uncached speed of every variant."""
+    _, dev, _, sem_test = splits
     timing = timing_items(dev, a.timing_n)
+    out: dict[str, Any] = {}
     for name, judge in dev_judges.items():
         print(f"dev: {name} …", file=sys.stderr, flush=True)
         # Quality: LLM P(yes) values are computed once and shared by llama-cpp and the fusions.
@@ -428,24 +437,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         llm._memo.update(kept)
         r["seconds_per_answer"] = round(float(np.mean(secs)), 2)
         r["seconds_max"] = round(float(np.max(secs)), 2)
-        results["backends"][name] = r
+        out[name] = r
     if not a.no_memory:
-        for name in results["backends"]:
+        for name in out:
             backend = "fused" if name.startswith("fused") else name
-            results["backends"][name]["peak_rss_mb"] = peak_rss_mb(backend, a.threads)
+            out[name]["peak_rss_mb"] = peak_rss_mb(backend, a.threads)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = parse_args(argv)
+    if a.memory_probe:
+        memory_probe(a.memory_probe, a.threads)
+        return 0
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    splits = load_items(a)
+    _, dev, sem_train, sem_test = splits
+    if a.http_only:
+        return http_only(a, dev, sem_test)
+    results: dict[str, Any] = {
+        "threads": a.threads, "quick": a.quick, "loadavg": os.getloadavg(), "n_dev": len(dev),
+        "n_semeval_test": len(sem_test), "n_semeval_train": len(sem_train),
+        "n_timed": len(timing_items(dev, a.timing_n))}
+    dev_judges, sem_judges, facts = fitted_variants(a, splits)
+    results["load_seconds"], results["calibration"] = facts["load_seconds"], facts["calibration"]
+    results["backends"] = measure_offline(a, splits, dev_judges, sem_judges, facts["llm"])
     if not a.no_http:
         print("dev: openai-http (llama.cpp server) …", file=sys.stderr, flush=True)
-        http_dev = dev[:1] if a.quick else dev
         results["backends"]["openai-http"] = http_judge(
-            emb, http_dev, sample(sem_test, a.http_semeval_n) if a.http_semeval_n else [],
-            a.threads)
+            facts["embedded"], dev[:1] if a.quick else dev,
+            sample(sem_test, a.http_semeval_n) if a.http_semeval_n else [], a.threads)
     results["loadavg_end"] = os.getloadavg()
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(table(results))
     print(f"\nJSON: {a.json}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
