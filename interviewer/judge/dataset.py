@@ -141,3 +141,48 @@ def load_semeval(root: Path, split: str = "test", parts: tuple[str, ...] = ("bee
                 items.append(Item(f"{part}/{sa.get('id')}", entry, text, {"ref": gold},
                                   split=split, style="semeval", group=part))
     return items
+
+
+# ----------------------------------------------------------------------------- authored corpus
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "training" / "data"
+
+
+def load_corpus(bank: Any, split: str, *, points_only: bool = False,
+                corpus_dir: Path = CORPUS_DIR) -> list[Item]:
+    """The authored verifier corpus (`training/data/corpus_part*.jsonl`) for one question split
+    ("train", "dev" or "test", fixed by `training/corpus_spec.py`'s hash of the question id).
+
+    Gold `contradicted` counts as missing (it earns nothing). With `points_only` each rubric is
+    reduced to its point texts (no descriptions, aliases or authored probes), as someone else's
+    rubric would be.
+    """
+    import hashlib
+    import json
+
+    def split_of(qid: str) -> str:  # the same rule as training/corpus_spec.py
+        r = int(hashlib.sha256(("split:" + qid).encode()).hexdigest()[:8], 16) % 100
+        return "train" if r < 70 else ("dev" if r < 85 else "test")
+
+    items: list[Item] = []
+    for f in sorted(corpus_dir.glob("corpus_part*.jsonl")):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                qid = rec["question_id"]
+                if split_of(qid) != split:
+                    continue
+                entry = bank.get(qid)
+                if points_only:
+                    entry = adhoc_entry(entry.question.text,
+                                        [{"id": p.id, "text": p.text} for p in entry.rubric.points],
+                                        question_id=qid)
+                gold: dict[str, Status] = {
+                    pid: "missing" if lab["status"] == "contradicted" else lab["status"]
+                    for pid, lab in rec["labels"].items()}
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DataError(f"{f}:{n}: malformed corpus record: {exc}") from exc
+            items.append(Item(f"{qid}/{rec['answer_id']}", entry, rec["text"], gold,
+                              split=split, style=rec.get("style", ""), group=qid))
+    return items

@@ -192,10 +192,14 @@ class VerifierJudge(JudgeBase):
     def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """Classify each rubric point of `entry` for this answer."""
         points = entry.rubric.points
-        scored = self.scores([point_input(p) for p in points], transcript)
+        scored = self.scores([self.point_text(p) for p in points], transcript)
         verdicts = [self._verdict(p, s, transcript) for p, s in zip(points, scored, strict=True)]
         return Classification(verdicts=verdicts, info=self.info.model_copy(),
                               negation_aware=not self.lexical_denials)
+
+    def point_text(self, point: ExpectedPoint) -> str:
+        """The point as this model reads it (with or without its description, per its config)."""
+        return point_input(point, with_description=bool(self.config.get("use_descriptions")))
 
     def _verdict(self, p: ExpectedPoint, s: PointScore, answer: str) -> RawVerdict:
         status = decide(s.probs, self.config["thresholds"])
