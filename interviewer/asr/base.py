@@ -15,13 +15,15 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable
 
 import numpy as np
 
-from interviewer.asr.segmenter import SegmenterConfig, find_windows
+from interviewer.asr.segmenter import SegmenterConfig, assemble, find_windows, shift
+from interviewer.asr.streaming import StreamingTranscriber
 from interviewer.errors import DataError
 from interviewer.protocols import SAMPLE_RATE, Segment, StreamingTranscription, Transcript, Word
+
+__all__ = ["Decoded", "WindowedTranscriber", "assemble", "check_audio", "shift"]
 
 _WORDLIKE = re.compile(r"\w")
 
@@ -56,25 +58,6 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
     return a
 
 
-def shift(segments: Iterable[Segment], words: Iterable[Word], offset: float,
-          ) -> tuple[list[Segment], list[Word]]:
-    """Move window-relative times to take-relative ones."""
-    segs = [s.model_copy(update={"start": s.start + offset, "end": s.end + offset})
-            for s in segments]
-    ws = [w.model_copy(update={"start": w.start + offset, "end": w.end + offset}) for w in words]
-    return segs, ws
-
-
-def assemble(segments: list[Segment], words: list[Word], *, duration_s: float, engine: str,
-             model: str, seconds: float | None = None) -> Transcript:
-    """Build the final Transcript; an empty one is flagged `no_speech`."""
-    text = " ".join(s.text.strip() for s in segments if s.text.strip())
-    return Transcript(
-        text=text, duration_s=round(duration_s, 3), segments=segments, words=words,
-        engine=engine, model=model, no_speech=not text, seconds=seconds,
-    )
-
-
 class WindowedTranscriber:
     """Base of the Whisper adapters: implements `Transcriber` over `_decode`."""
 
@@ -83,8 +66,10 @@ class WindowedTranscriber:
 
     def __init__(self, *, segmenter: SegmenterConfig | None = None,
                  no_speech_threshold: float = 0.6, logprob_threshold: float = -1.0,
-                 drop_logprob: float = -0.5) -> None:
+                 drop_logprob: float = -0.5, streaming: SegmenterConfig | None = None) -> None:
         self.segmenter_config = segmenter or SegmenterConfig()
+        # Streaming cuts where one pass cuts (same text); `segmenter.SHORT_WINDOWS` was measured.
+        self.streaming_config = streaming or self.segmenter_config
         # Whisper's own thresholds, passed to the engine (it skips a whole 30 s window on them).
         self.no_speech_threshold = no_speech_threshold
         self.logprob_threshold = logprob_threshold
@@ -116,9 +101,7 @@ class WindowedTranscriber:
 
     def stream(self, *, prompt: str | None = None) -> StreamingTranscription:
         """Transcribe while recording: see `interviewer.asr.streaming`."""
-        from interviewer.asr.streaming import StreamingTranscriber
-
-        return StreamingTranscriber(self, prompt=prompt, config=self.segmenter_config)
+        return StreamingTranscriber(self, prompt=prompt, config=self.streaming_config)
 
     # ----------------------------------------------------------------- helpers
     def decode_window(self, audio: np.ndarray, prompt: str | None,

@@ -1,16 +1,24 @@
 """Transcription while the candidate is still speaking.
 
 `feed(chunk)` runs the VAD segmenter on each captured block. When a pause closes a speech window
-(see `segmenter.py`), its audio is queued to a background worker thread that transcribes it with
-the Transcriber's ordinary one-pass `transcribe()` — so this works with any engine. `finish()`
-closes the last window, waits for the worker (normally only that last window is left), and
-stitches the pieces with their offsets into one Transcript for the whole take.
+(by default the one-pass rules, so the streamed text equals one pass: a 0.6 s pause once the
+window holds 18 s, a 2 s pause, a forced cut at the quietest moment before 28 s), its audio is
+queued to a background worker thread that transcribes it with the Transcriber's ordinary one-pass
+`transcribe()` — so this works with any engine.
+`finish()` closes the last window, waits for the worker (normally only that last window is
+left), and stitches the pieces with their offsets into one Transcript for the whole take.
+
+Alternatives measured for issue 17 (README "Performance"): re-decoding the growing window every
+second and committing what two decodes agree on (`agreement.py`) used ~0.8 CPU s per second of
+speech and lost accuracy; short windows (`segmenter.SHORT_WINDOWS`) cost ~1 WER point on real
+speech. A tiny.en pass costs ~0.45 s for a window up to ~8 s and ~1.1 s for 28 s, so deciding
+early (`speculate_after_s`) is what makes a 1.5 s rule reachable with the one-pass windows.
 
 The last window is transcribed speculatively too: once the candidate has been silent for
-`speculate_after_s` (while the end-of-answer rule is still waiting for its full silence), the
-window that `finish()` would close is decoded in the background. If no speech follows, `finish()`
-finds it already done — the same window, so the same text as one pass; if speech resumes, the
-speculative result is simply discarded.
+`speculate_after_s` (0.35 s: longer than the pauses inside fluent speech; while the
+end-of-answer rule is still waiting for its full silence), the window that `finish()` would
+close is decoded in the background. If no speech follows, `finish()` finds it already done — the
+same window, so the same text; if speech resumes, the speculative result is simply discarded.
 
 Whenever the worker falls idle, `on_update(transcript_so_far, complete)` (if set) is called from
 the worker thread: `complete` is True when that transcript covers all speech so far (the open
@@ -30,14 +38,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from interviewer.asr.base import assemble, shift
-from interviewer.asr.segmenter import Segmenter, SegmenterConfig, Window
+from interviewer.asr.segmenter import Segmenter, SegmenterConfig, Window, assemble, shift
 from interviewer.errors import EngineUnavailable, InterviewerError
 from interviewer.protocols import SAMPLE_RATE, Segment, Transcriber, Transcript, Word
 
+#: Characters of the previous windows' text appended to the prompt (Whisper keeps the prompt's
+#: last ~223 tokens, so the question's terms before it may be shortened, never this context).
+CARRY_CHARS = 200
 
-class _Tail:
-    """The last part of the take, addressable by absolute sample index."""
+
+class Tail:
+    """The last part of the take, addressable by absolute sample index (older audio dropped)."""
 
     def __init__(self) -> None:
         self._data = np.zeros(SAMPLE_RATE * 8, dtype=np.float32)
@@ -75,11 +86,12 @@ class StreamingTranscriber:
 
     def __init__(self, transcriber: Transcriber, *, prompt: str | None = None,
                  config: SegmenterConfig | None = None,
-                 speculate_after_s: float | None = 0.9) -> None:
+                 speculate_after_s: float | None = 0.35, carry_text: bool = False) -> None:
         self._tr = transcriber
         self._prompt = prompt
+        self._carry = carry_text
         self._seg = Segmenter(config)
-        self._tail = _Tail()
+        self._tail = Tail()
         self._jobs: queue.Queue[tuple[Window, np.ndarray, bool] | None] = queue.Queue()
         self._results: list[tuple[Window, Transcript]] = []
         self._error: BaseException | None = None
@@ -203,6 +215,17 @@ class StreamingTranscriber:
             self._worker = threading.Thread(target=self._run, name="asr-stream", daemon=True)
             self._worker.start()
 
+    def _prompt_before(self, w: Window) -> str | None:
+        """The question's prompt, followed (`carry_text`) by what was said just before `w`.
+        Measured with short windows, the carried context did not lower the WER: off by default,
+        which also keeps every window's decode identical to one pass."""
+        if not self._carry:
+            return self._prompt
+        before = " ".join(tr.text for v, tr in sorted(self._results, key=lambda r: r[0].start)
+                          if v.end <= w.start)
+        tail = before[-CARRY_CHARS:].split(" ", 1)[-1] if len(before) > CARRY_CHARS else before
+        return " ".join(p for p in (self._prompt, tail) if p) or None
+
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
@@ -212,7 +235,7 @@ class StreamingTranscriber:
             t0 = time.monotonic()
             try:
                 if self._error is None:  # after a failure only drain: finish() reports it
-                    tr = self._tr.transcribe(audio, prompt=self._prompt)
+                    tr = self._tr.transcribe(audio, prompt=self._prompt_before(w))
                     if speculative:
                         self._speculated[(w.start, w.end)] = tr
                     else:
