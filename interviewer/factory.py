@@ -10,6 +10,8 @@ sits below the session layer and never imports it.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -141,6 +143,19 @@ def make_recorder(*, input_device: str | None, silence_s: float, max_s: float,
 
     return SoundDeviceRecorder(device=input_device, silence_s=silence_s, max_s=max_s,
                                no_answer_s=no_answer_s, enter_ends=interactive)
+
+
+def limit_answer_length(recorder: Recorder, max_s: float) -> Recorder:
+    """`recorder` ending each answer at `max_s` seconds (an interview answer's hard cap): the
+    microphone recorder is copied with that maximum; a recorder replaying files is returned
+    as it is (its answers are as long as the files)."""
+    from interviewer.audio.recorder import SoundDeviceRecorder
+
+    if not isinstance(recorder, SoundDeviceRecorder):
+        return recorder
+    capped = copy.copy(recorder)
+    capped.config = dataclasses.replace(recorder.config, max_s=max_s)
+    return capped
 
 
 def make_player(*, output_device: str | None = None) -> Player:

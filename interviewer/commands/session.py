@@ -51,7 +51,20 @@ def _add_practice(sub: Any) -> None:
     _add_engine_args(p)
     p.add_argument("--out", type=Path, help="recordings root (default ./recordings)")
     p.add_argument("--resume", metavar="SESSION", help="continue a stopped session")
+    _add_interview_args(p)
     p.set_defaults(func=cmd_practice)
+
+
+def _add_interview_args(p: argparse.ArgumentParser) -> None:
+    mock = p.add_mutually_exclusive_group()
+    mock.add_argument("--loop", metavar="N|all",
+                      help="a timed mock-interview loop of the seed document (1-8, or all): "
+                           "the prompt, then every one of its follow-ups")
+    mock.add_argument("--plan", metavar="NAME|FILE",
+                      help="a whole timed mock interview from a plan (shipped: ml-engineer-45, "
+                           "llm-engineer-30, seed-loops; or your own YAML file)")
+    p.add_argument("--minutes", type=float,
+                   help="the interview's time; every answer budget is scaled to fit")
 
 
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
@@ -134,6 +147,7 @@ def cmd_practice(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def practice_request(args: argparse.Namespace) -> PracticeRequest:
     """The typed request of `interviewer practice` (its settings are stored with the session)."""
+    from interviewer.session.interview import parse_loops
     from interviewer.session.run import PracticeRequest
     from interviewer.session.store import SessionSettings
 
@@ -146,7 +160,15 @@ def practice_request(args: argparse.Namespace) -> PracticeRequest:
     return PracticeRequest(settings=settings, question_ids=args.question, topic=args.topic,
                            difficulty=args.difficulty, count=args.count, seed=args.seed,
                            drill=args.drill, input_device=args.input_device,
-                           output_device=args.output_device, resume=args.resume)
+                           output_device=args.output_device, resume=args.resume,
+                           plan=args.plan, loops=parse_loops(args.loop) if args.loop else [],
+                           minutes=_minutes(args.minutes))
+
+
+def _minutes(value: float | None) -> float | None:
+    if value is not None and not 0 < value <= 240:
+        raise UsageError(f"--minutes {value:g}: give a time between 0 and 240 minutes")
+    return value
 
 
 def cmd_sessions(args: argparse.Namespace, env: Environment) -> ExitStatus:

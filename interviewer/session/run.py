@@ -37,6 +37,7 @@ from interviewer.session.store import (
     new_session_id,
     now_iso,
 )
+from interviewer.session.timeline import InterviewState
 from interviewer.session.ui import Console, stream_is_tty
 
 
@@ -55,6 +56,9 @@ class PracticeRequest(BaseModel):
     input_device: str | None = None
     output_device: str | None = None
     resume: str | None = None  # a session id, folder or "last"
+    plan: str | None = None  # mock interview: a plan's name or file (`--plan`)
+    loops: list[int] = Field(default_factory=list)  # mock interview: seed loops (`--loop`)
+    minutes: float | None = Field(default=None, gt=0)  # the interview's time (`--minutes`)
 
 
 def _prompt_for(entry: BankEntry) -> str | None:
@@ -77,11 +81,9 @@ def run_practice(req: PracticeRequest, env: Environment, store: SessionStore) ->
         for qid in record.plan:
             if qid not in entries:  # removed from the bank since: the loop skips it
                 env.err(f"warning: question {qid!r} is no longer in the bank; skipped")
-        console = Console(env.stdin, env.stdout, env.stderr, interactive=env.stdin_isatty,
-                          live=stream_is_tty(env.stderr))
         engines, judge = build_engines(req, record, store, env)
-        session = PracticeSession(record, store, engines, console,
-                                  max_follow_ups=record.settings.max_follow_ups, entries=entries)
+        session = _session(record, store, engines, env, entries)
+        console = session.ui
         env.err(f"session {record.id} → {store.folder(record.id)}")
         record = session.run()
         _close_judge(judge)
@@ -104,24 +106,60 @@ def _open_record(req: PracticeRequest, env: Environment, store: SessionStore, ba
         record.status = "running"
         env.err(f"resuming {record.id}: {len(record.remaining())} question(s) left")
         return record
+    interview = _interview(req, env, store, bank) if req.plan or req.loops else None
+    plan = interview.question_ids() if interview else [e.id for e in _pick(req, env, store, bank)]
     record = SessionRecord(id=new_session_id(), created=now_iso(), updated=now_iso(),
-                           plan=[e.id for e in _pick(req, env, store, bank)],
-                           settings=req.settings)
+                           plan=plan, settings=req.settings, interview=interview)
     store.create(record)
     hold.enter_context(store.lock(record.id))
     return record
 
 
+def _session(record: SessionRecord, store: SessionStore, engines: Engines, env: Environment,
+             entries: dict[str, BankEntry]) -> PracticeSession:
+    """The practice loop, or for a mock interview the same loop on the interview clock."""
+    args = (env.stdin, env.stdout, env.stderr)
+    live = stream_is_tty(env.stderr)
+    if record.interview is None:
+        return PracticeSession(record, store, engines,
+                               Console(*args, interactive=env.stdin_isatty, live=live),
+                               max_follow_ups=record.settings.max_follow_ups, entries=entries)
+    from interviewer.factory import limit_answer_length
+    from interviewer.session.clock import SystemClock
+    from interviewer.session.interview import InterviewSession, TimedConsole
+
+    return InterviewSession(record, store, engines,
+                            TimedConsole(*args, interactive=env.stdin_isatty, live=live),
+                            entries=entries, clock=SystemClock(),
+                            limit_recorder=limit_answer_length)
+
+
+def _interview(req: PracticeRequest, env: Environment, store: SessionStore,
+               bank: Bank) -> InterviewState:
+    from interviewer.session.interview import plan_interview
+
+    return plan_interview(env.project_root, bank, plan=req.plan, loops=req.loops,
+                          minutes=req.minutes, seed=req.seed,
+                          drill_order=_drill_order(req, env, store, bank))
+
+
+def _drill_order(req: PracticeRequest, env: Environment, store: SessionStore,
+                 bank: Bank) -> list[str] | None:
+    """Question ids with points due for review, most due first (`--drill`); None otherwise."""
+    if not req.drill:
+        return None
+    from interviewer.session.progress import compute_progress
+
+    drill = compute_progress(store.load_all(lambda m: env.err(f"warning: {m}")),
+                             bank).drill_order()
+    if not drill:
+        env.err("nothing is due for drilling yet: picking questions as usual")
+    return drill
+
+
 def _pick(req: PracticeRequest, env: Environment, store: SessionStore,
           bank: Bank) -> list[BankEntry]:
-    drill = None
-    if req.drill:
-        from interviewer.session.progress import compute_progress
-
-        drill = compute_progress(store.load_all(lambda m: env.err(f"warning: {m}")),
-                                 bank).drill_order()
-        if not drill:
-            env.err("nothing is due for drilling yet: picking questions as usual")
+    drill = _drill_order(req, env, store, bank)
     return select_questions(bank, question_ids=req.question_ids, topic=req.topic,
                             difficulty=req.difficulty, count=req.count, seed=req.seed,
                             drill_order=drill)

@@ -31,6 +31,7 @@ from interviewer.fsutil import (
     write_private,
 )
 from interviewer.protocols import Judgement, SpeechResult, Take, Transcript
+from interviewer.session.timeline import InterviewState
 
 #: 2: follow-up turns store the points they probe (`targets`); scores are per question exchange
 #: (see `session/exchange.py`); `settings` is a typed `SessionSettings`. Version-1 files load.
@@ -69,6 +70,9 @@ class TakeRecord(_M):
     judgements: list[Judgement] = Field(default_factory=list)  # newest last (rejudge keeps old)
     metrics: DeliveryMetrics | None = None
     status: Literal["recording", "recorded", "transcribed", "judged", "no_answer"] = "recording"
+    #: Interview mode: seconds the answer took on the clock, and the interview clock at its start.
+    answer_s: float | None = None
+    started_s: float | None = None
 
     @property
     def judgement(self) -> Judgement | None:
@@ -89,6 +93,8 @@ class Turn(_M):
     asked: SpeechResult | None = None
     takes: list[TakeRecord] = Field(default_factory=list)
     skipped: bool = False
+    segment: int | None = None  # interview mode: index in `SessionRecord.interview.segments`
+    budget_s: float | None = None  # interview mode: the answer's time budget
 
     @property
     def final_take(self) -> TakeRecord | None:
@@ -128,6 +134,7 @@ class SessionRecord(_M):
     engines: dict[str, str] = Field(default_factory=dict)
     turns: list[Turn] = Field(default_factory=list)
     asked_follow_ups: list[str] = Field(default_factory=list)
+    interview: InterviewState | None = None  # a mock interview's segments and clock
 
     @model_validator(mode="before")
     @classmethod
