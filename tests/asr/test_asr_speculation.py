@@ -116,3 +116,23 @@ def test_a_window_closed_at_a_pause_makes_the_transcript_complete() -> None:
     assert st.wait_idle(30)
     tr = st.finish()
     assert updates == [(tr.text, True)]  # closed at the pause, decoded: nothing open
+
+
+def test_default_stream_decides_early_but_not_inside_fluent_speech() -> None:
+    """Issue 17: the default stream speculates once the candidate has paused 0.35 s — early
+    enough for a 1.5 s end-of-answer rule — but the 0.25 s gaps of fluent speech never start a
+    decode that the next sentence would throw away."""
+    first = espeak("Dropout zeroes random activations during training.")
+    second = espeak("At test time the weights are scaled instead.")
+    gap = np.zeros(int(0.25 * RATE), np.float32)
+    fake = CountingTranscriber()
+    st = fake.stream()
+    feed(st, np.concatenate([first, gap, second, gap, first]))
+    assert st.wait_idle(30)
+    assert fake.calls == []  # one open window, no speculation while speech goes on
+    feed(st, np.zeros(int(0.5 * RATE), np.float32))
+    assert st.wait_idle(30)
+    assert len(fake.calls) == 1  # decoded 0.5 s into the pause
+    tr = st.finish()
+    assert len(fake.calls) == 1 and st.speculative_hits == 1
+    assert tr.text == f"window of {fake.calls[0]} samples"
