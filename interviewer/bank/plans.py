@@ -110,7 +110,8 @@ class PlannedSegment(BaseModel):
     name: str
     label: str
     announce: str
-    follow_ups: int | None  # None: every follow-up of the rubric (a seed loop)
+    #: None: every follow-up of the rubric (a seed loop); a default, as sessions store no nulls.
+    follow_ups: int | None = None
     questions: list[PlannedQuestion]
 
     @property

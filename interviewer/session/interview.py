@@ -90,7 +90,7 @@ def next_loop_follow_up(entry: BankEntry, asked_ids: set[str],
     first unasked one (the rubric keeps the document's order)."""
     left = [f for f in entry.rubric.follow_ups if f.id not in asked_ids]
     aimed = [f for f in left if not_covered.intersection(f.targets)]
-    return (aimed or left or [None])[0]
+    return (aimed or left)[0] if left else None
 
 
 # --------------------------------------------------------------------------- terminal and mic

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from interviewer.session.clock import mmss
 from interviewer.session.store import DeliveryMetrics, TakeRecord, Turn
@@ -58,7 +59,7 @@ class TimedTurn:
     budget_s: float
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Literal["long", "short", "ok"]:
         """"long", "short" or "ok"."""
         if self.answer_s > self.budget_s:
             return "long"

@@ -8,7 +8,9 @@ the points it asked about.
 `report --format json` is a contract other tools read (README "Report JSON"):
 `{"session", "score", "questions": [{"question_id", "text", "score",
 "points": [{"id", "text", "status", "evidence", "turn"}],
-"turns": [{"kind", "text", "targets", "score"}]}]}`.
+"turns": [{"kind", "text", "targets", "score", "answer_s", "budget_s"}]}],
+"interview": null | {"plan", "title", "budget_s", "elapsed_s", "ended", "segments": [...],
+"timeline": [...]}}` (a mock interview's timeline, see `ReportInterview`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from pydantic import BaseModel, ConfigDict
 from interviewer.bank.loader import Bank
 from interviewer.bank.models import BankEntry
 from interviewer.protocols import PointVerdict, Status
+from interviewer.session.clock import mmss
 from interviewer.session.exchange import (
     ExchangeTurn,
     QuestionExchange,
     mean_score,
     question_exchanges,
 )
+from interviewer.session.pacing import timed_turns, turn_seconds
 from interviewer.session.store import SessionRecord, SessionStore, TakeRecord
 
 
@@ -55,6 +59,8 @@ class ReportTurn(_Strict):
     text: str
     targets: list[str]  # point ids it asks about (the question: every point)
     score: float | None  # over its targets only; None: unanswered, or a follow-up without targets
+    answer_s: float | None = None  # seconds its answers took (every take); None: not measured
+    budget_s: float | None = None  # a mock interview's time budget for it; None: no clock
 
 
 class ReportQuestion(_Strict):
@@ -65,10 +71,48 @@ class ReportQuestion(_Strict):
     turns: list[ReportTurn]
 
 
+class TimelineTurn(_Strict):
+    """One turn of a mock interview, in the order asked."""
+
+    turn: int  # index in the session's turns (0-based)
+    segment: int | None  # index in `segments`
+    question_id: str
+    kind: Literal["question", "follow_up"]
+    text: str
+    started_s: float | None  # interview clock when its (first) answer started
+    answer_s: float | None
+    budget_s: float | None
+    pace: Literal["long", "short", "ok"] | None  # against the budget; None: not answered
+    score: float | None  # the turn's own score (as in `questions[].turns[].score`)
+    question_score: float | None  # its question exchange's score
+    audio: list[str]  # the takes' audio files in the session folder
+
+
+class ReportSegment(_Strict):
+    name: str
+    label: str
+    budget_s: float  # the segment's answers' budgets added up
+    answer_s: float  # its answers' time added up
+    turns: list[int]  # indices into `timeline`
+
+
+class ReportInterview(_Strict):
+    """A mock interview's plan, clock and timeline."""
+
+    plan: str
+    title: str
+    budget_s: float
+    elapsed_s: float  # the interview clock (over every run of the session)
+    ended: str  # "running" | "completed" | "out_of_time"
+    segments: list[ReportSegment]
+    timeline: list[TimelineTurn]
+
+
 class SessionReport(_Strict):
     session: str
     score: float | None  # mean of the question scores
     questions: list[ReportQuestion]
+    interview: ReportInterview | None = None  # mock interviews only
 
 
 def _report_points(x: QuestionExchange, entry: BankEntry | None) -> list[ReportPoint]:
@@ -89,11 +133,36 @@ def build_report(rec: SessionRecord, bank: Bank | None = None) -> SessionReport:
     questions = []
     for x in exchanges:
         turns = [ReportTurn(kind=t.turn.kind, text=t.turn.text, targets=t.targets,
-                            score=t.score) for t in x.turns]
+                            score=t.score, answer_s=turn_seconds(t.turn),
+                            budget_s=t.turn.budget_s) for t in x.turns]
         questions.append(ReportQuestion(question_id=x.question_id, text=x.text, score=x.score,
                                         points=_report_points(x, entries.get(x.question_id)),
                                         turns=turns))
-    return SessionReport(session=rec.id, score=mean_score(exchanges), questions=questions)
+    return SessionReport(session=rec.id, score=mean_score(exchanges), questions=questions,
+                         interview=_interview(rec, exchanges))
+
+
+def _interview(rec: SessionRecord, exchanges: list[QuestionExchange]) -> ReportInterview | None:
+    state = rec.interview
+    if state is None:
+        return None
+    scores = {t.turn.index: (t.score, x.score) for x in exchanges for t in x.turns}
+    pace = {t.turn.index: t.verdict for t in timed_turns(rec.turns)}
+    timeline = [TimelineTurn(
+        turn=t.index, segment=t.segment, question_id=t.question_id, kind=t.kind, text=t.text,
+        started_s=next((k.started_s for k in t.takes if k.started_s is not None), None),
+        answer_s=turn_seconds(t), budget_s=t.budget_s, pace=pace.get(t.index),
+        score=scores.get(t.index, (None, None))[0],
+        question_score=scores.get(t.index, (None, None))[1],
+        audio=[k.audio for k in t.takes if k.audio]) for t in rec.turns]
+    segments = [ReportSegment(
+        name=seg.name, label=seg.label, budget_s=round(seg.budget_s, 1),
+        answer_s=round(sum(e.answer_s or 0.0 for e in timeline if e.segment == i), 2),
+        turns=[n for n, e in enumerate(timeline) if e.segment == i])
+        for i, seg in enumerate(state.segments)]
+    return ReportInterview(plan=state.plan, title=state.title, budget_s=state.budget_s,
+                           elapsed_s=state.elapsed_s, ended=state.ended, segments=segments,
+                           timeline=timeline)
 
 
 def to_json(rec: SessionRecord, bank: Bank | None = None) -> str:
@@ -155,9 +224,36 @@ def to_markdown(rec: SessionRecord, bank: Bank | None = None) -> str:
            f"- date: {rec.created}", f"- status: {rec.status}",
            f"- mean score: {_pct(mean_score(exchanges))}",
            f"- engines: {', '.join(f'{k}={v}' for k, v in rec.engines.items()) or '-'}", ""]
+    out += _timeline_md(_interview(rec, exchanges))
     for n, x in enumerate(exchanges, 1):
         out += _exchange_md(n, x, entries.get(x.question_id))
     return "\n".join(out)
+
+
+def _timeline_rows(iv: ReportInterview) -> list[list[str]]:
+    """One row per turn: #, segment, turn, answer/budget, pace, score, question score."""
+    rows = []
+    for e in iv.timeline:
+        seg = iv.segments[e.segment].label if e.segment is not None else "–"
+        what = ("Question: " if e.kind == "question" else "Follow-up: ") + e.text
+        rows.append([str(e.turn + 1), seg, what, f"{mmss(e.answer_s)} / {mmss(e.budget_s)}",
+                     e.pace or "–", _pct(e.score), _pct(e.question_score)])
+    return rows
+
+
+_TIMELINE_HEAD = ["#", "segment", "turn", "answer / budget", "pace", "turn score",
+                  "question score"]
+
+
+def _timeline_md(iv: ReportInterview | None) -> list[str]:
+    if iv is None:
+        return []
+    out = [f"## Interview timeline: {iv.title}", "",
+           f"Interview clock {mmss(iv.elapsed_s)} of {mmss(iv.budget_s)} ({iv.ended}).", "",
+           "| " + " | ".join(_TIMELINE_HEAD) + " |", "|" + "---|" * len(_TIMELINE_HEAD)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+            for row in _timeline_rows(iv)]
+    return [*out, ""]
 
 
 def _exchange_md(n: int, x: QuestionExchange, entry: BankEntry | None) -> list[str]:
@@ -266,12 +362,23 @@ def to_html(rec: SessionRecord, store: SessionStore, bank: Bank | None = None) -
     body = [f"<h1>Practice session {html.escape(rec.id)}</h1>",
             f"<p>{html.escape(rec.created)} · {html.escape(rec.status)} · mean score "
             f"<b>{_pct(mean_score(exchanges))}</b></p>",
-            _chart(exchanges)]
+            _chart(exchanges), _timeline_html(_interview(rec, exchanges))]
     for n, x in enumerate(exchanges, 1):
         body.append(_exchange_html(n, x, rec, store, entries.get(x.question_id)))
     return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<title>Session {html.escape(rec.id)}</title><style>{_CSS}</style></head><body>"
             + "".join(body) + f"<script>{_SCRIPT}</script></body></html>")
+
+
+def _timeline_html(iv: ReportInterview | None) -> str:
+    if iv is None:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _TIMELINE_HEAD)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in _timeline_rows(iv))
+    return (f"<section class=timeline><h2>Interview timeline: {html.escape(iv.title)}</h2>"
+            f"<p>Interview clock {mmss(iv.elapsed_s)} of {mmss(iv.budget_s)} "
+            f"({html.escape(iv.ended)})</p><table><tr>{head}</tr>{rows}</table></section>")
 
 
 def _coverage_html(x: QuestionExchange) -> str:
