@@ -7,7 +7,7 @@ import importlib.util
 
 import numpy as np
 
-from interviewer.commands.doctor import CheckResult
+from interviewer.checks import CheckResult
 from interviewer.env import Environment
 from interviewer.errors import InterviewerError
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from interviewer.audio.devices import AudioReport, Kind
-from interviewer.commands.doctor import CheckResult
+from interviewer.checks import CheckResult
 from interviewer.env import Environment
 from interviewer.errors import InterviewerError
 

@@ -17,6 +17,7 @@ from typing import Any
 from interviewer.audio.endpoint import DEFAULT_MAX_S as _MAX_DEFAULT
 from interviewer.audio.endpoint import DEFAULT_NO_ANSWER_S as _NO_ANSWER_DEFAULT
 from interviewer.audio.endpoint import DEFAULT_SILENCE_S as _SILENCE_DEFAULT
+from interviewer.checks import CheckResult
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus
 
@@ -164,14 +165,13 @@ def _isatty(stream: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- doctor
-def checks(env: Environment) -> list[Any]:
+def checks(env: Environment) -> list[CheckResult]:
     """`interviewer doctor`'s voice section: which TTS a session uses, and that it speaks."""
     import time
 
     import numpy as np
 
     from interviewer.audio import piper_speaker
-    from interviewer.commands.doctor import CheckResult
     from interviewer.errors import InterviewerError
 
     default = piper_speaker.choose_tts(None, None, env.models_dir)

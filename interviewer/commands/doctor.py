@@ -13,9 +13,10 @@ import argparse
 import importlib
 import importlib.util
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from interviewer.checks import CheckResult
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus, UsageError
 
@@ -26,30 +27,6 @@ SECTIONS: list[tuple[str, str]] = [
     ("asr", "interviewer.asr.checks"),
     ("judge", "interviewer.commands.doctor:judge_checks"),
 ]
-
-
-@dataclass
-class CheckResult:
-    """One line of the doctor's report.
-
-    `ok` is True (passed), False (failed) or None (not applicable / skipped). A failed check with
-    `required=False` is a warning and does not change the exit status.
-    """
-
-    name: str
-    ok: bool | None
-    detail: str
-    hint: str | None = None
-    required: bool = True
-    section: str = ""
-
-    @property
-    def label(self) -> str:
-        if self.ok is None:
-            return "skip"
-        if self.ok:
-            return "ok"
-        return "FAIL" if self.required else "warn"
 
 
 def register(sub: Any) -> None:

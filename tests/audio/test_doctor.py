@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from interviewer.checks import CheckResult
 from interviewer.cli import main
 from interviewer.commands import doctor
-from interviewer.commands.doctor import CheckResult
 from interviewer.env import Environment
 
 
