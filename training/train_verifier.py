@@ -44,6 +44,7 @@ from interviewer.judge.verifier import MAX_LEN, chunk_answer, point_input  # noq
 SEMEVAL3 = ROOT.parent / "shared" / "datasets" / "semeval2013-3way"
 OUT = ROOT / "interviewer" / "judge" / "models" / "verifier"
 SEED = 13
+MAX_ZERO_CREDIT = 0.04
 HARD_STYLES = ("wrong", "swapped", "denied", "injection", "offtopic", "vague", "star-hollow")
 # Soft targets over (stated, contradicted, not_stated): a partial point is half-way stated.
 TARGETS = {
@@ -377,7 +378,7 @@ def fit_thresholds(out_dir: Path, split: str, log) -> tuple[dict[str, float], di
     judge = VerifierJudge(out_dir)
     judge.config["thresholds"] = {"covered": 0.5, "partial": 0.5, "contradicted": 0.5}
     bank = load()
-    rows = []  # (P(stated), P(contradicted), gold status)
+    rows = []  # (P(stated), P(contradicted), gold status, style)
     for rec in corpus_records():
         qid = rec["question_id"]
         if split_of(qid) != split or qid not in set(corpus_questions()):
@@ -385,16 +386,21 @@ def fit_thresholds(out_dir: Path, split: str, log) -> tuple[dict[str, float], di
         pts = bank.get(qid).rubric.points
         for p, s in zip(pts, judge.scores([judge.point_text(p) for p in pts], rec["text"]),
                         strict=True):
-            rows.append((float(s.probs[0]), float(s.probs[1]), rec["labels"][p.id]["status"]))
-    best = max(((f1_at(rows, t), t) for t in np.arange(0.2, 0.91, 0.02)), key=lambda x: x[0])
+            rows.append((float(s.probs[0]), float(s.probs[1]), rec["labels"][p.id]["status"],
+                         rec.get("style", "")))
+    # The best credit F1 among thresholds that credit at most MAX_ZERO_CREDIT of the points of
+    # answers that deserve nothing by style: praise for a wrong answer teaches the wrong answer.
+    ok = [t for t in np.arange(0.2, 0.91, 0.02) if zero_credit_at(rows, t) <= MAX_ZERO_CREDIT]
+    best = max(((f1_at(rows, t), t) for t in ok or [0.5]), key=lambda x: x[0])
     t_cov = round(float(best[1]), 2)
     con = max(((_f1([r[1] >= t and r[1] > r[0] for r in rows],
                     [r[2] == "contradicted" for r in rows]), t)
                for t in np.arange(0.2, 0.91, 0.05)), key=lambda x: x[0])
     thresholds = {"covered": t_cov, "partial": round(max(0.2, t_cov - 0.15), 2),
                   "contradicted": round(float(con[1]), 2)}
-    metrics = {"split": split, "point_judgements": len(rows), "credit_f1": round(best[0], 4),
-               "contradicted_f1": round(con[0], 4)}
+    metrics = {"split": split, "point_judgements": len(rows),
+               "credit_f1": round(float(best[0]), 4), "contradicted_f1": round(float(con[0]), 4),
+               "zero_style_credited": round(zero_credit_at(rows, t_cov), 4)}
     log(f"thresholds {thresholds} on {split}: {metrics}")
     return thresholds, metrics
 
@@ -406,7 +412,13 @@ def _f1(pred: list[bool], gold: list[bool]) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def f1_at(rows: list[tuple[float, float, str]], t: float) -> float:
+def zero_credit_at(rows: list, t: float) -> float:
+    """Share of the points of zero-credit-style answers (gold not credited) credited at `t`."""
+    zero = [r for r in rows if r[3] in HARD_STYLES and r[2] not in ("covered", "partial")]
+    return sum(r[0] >= t and r[0] >= r[1] for r in zero) / max(1, len(zero))
+
+
+def f1_at(rows: list, t: float) -> float:
     """Credit F1: gold covered/partial vs P(stated) ≥ t (and not more contradicted than stated)."""
     return _f1([r[0] >= t and r[0] >= r[1] for r in rows],
                [r[2] in ("covered", "partial") for r in rows])
@@ -421,6 +433,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--quick", action="store_true", help="smoke run on a few hundred pairs")
+    ap.add_argument("--refit", action="store_true",
+                    help="keep the exported model in --out; choose thresholds and write the card")
     args = ap.parse_args()
 
     import torch
@@ -445,11 +459,34 @@ def main() -> int:
         log_lines.append(msg)
 
     t0 = time.time()
+    sem_train, sem_held = semeval_examples(rng)
+    if args.refit:
+        cfg = json.loads((args.out / "config.json").read_text())
+        prev = (args.out / "training.log").read_text().splitlines()
+        log_lines.extend(line for line in prev if not line.startswith(("thresholds", "semeval",
+                                                                        "train metrics", "done")))
+    else:
+        cfg = train_and_export(args, tok, rng, base, sem_train, log)
+        cfg["train_seconds"] = round(time.time() - t0)
+    cfg["thresholds"], cfg["dev_metrics"] = fit_thresholds(args.out, "dev", log)
+    cfg["semeval_heldout"] = semeval_heldout(args.out, sem_held, log)
+    cfg["sha256"] = hashlib.sha256((args.out / "model.int8.onnx").read_bytes()).hexdigest()
+    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    cfg["train_metrics"] = split_metrics(args.out, "train", log)
+    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    write_card(args.out, cfg)
+    (args.out / "training.log").write_text("\n".join(log_lines) + "\n")
+    log(f"done in {time.time() - t0:.0f}s")
+    return 0
+
+
+def train_and_export(args: argparse.Namespace, tok, rng: random.Random, base: Path,
+                     sem_train: list[Example], log) -> dict:
+    """Build the training pairs, train, export int8 ONNX; the config without thresholds."""
     corpus = corpus_examples("train", tok, rng)
     # Fluent wrong answers are what the judge must not credit and what the base model is worst
     # at: the answers whose points deserve nothing by style are seen twice per epoch.
     corpus += [ex for ex in corpus if ex.meta.get("style") in HARD_STYLES]
-    sem_train, sem_held = semeval_examples(rng)
     sem_train = rng.sample(sem_train, min(len(sem_train), args.semeval_pairs))
     aug = augment("train", rng)
     refs = reference_examples(tok, rng)
@@ -457,11 +494,10 @@ def main() -> int:
     if args.quick:
         rng.shuffle(data)
         data = data[:300]
-    log(f"pairs: corpus {len(corpus)}, semeval {len(sem_train)} (+{len(sem_held)} held out), "
-        f"augment {len(aug)}, reference answers {len(refs)}; training on {len(data)}")
-    encs = [encode(ex, tok) for ex in data]
+    log(f"pairs: corpus {len(corpus)}, semeval {len(sem_train)}, augment {len(aug)}, "
+        f"reference answers {len(refs)}; training on {len(data)}")
     model = build_model(base)
-    train(model, encs, 1 if args.quick else args.epochs, rng, log)
+    train(model, [encode(ex, tok) for ex in data], 1 if args.quick else args.epochs, rng, log)
     export(model, args.out, log)
     shutil.copy(base / "tokenizer.json", args.out / "tokenizer.json")
     shutil.copy(SEMEVAL3 / "LICENSE", args.out / "LICENSE-SemEval2013-CC-BY-SA-3.0.txt")
@@ -472,21 +508,11 @@ def main() -> int:
            # questions (credit F1 .838 vs .798 with the first model), and other people's
            # rubrics have none.
            "use_descriptions": False,
+           "pairs": {"corpus": len(corpus), "semeval": len(sem_train), "augment": len(aug),
+                     "reference": len(refs)},
            "thresholds": {"covered": 0.5, "partial": 0.4, "contradicted": 0.5}}
     (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    thresholds, dev_metrics = fit_thresholds(args.out, "dev", log)
-    cfg["thresholds"] = thresholds
-    cfg["dev_metrics"] = dev_metrics
-    cfg["semeval_heldout"] = semeval_heldout(args.out, sem_held, log)
-    cfg["train_seconds"] = round(time.time() - t0)
-    cfg["sha256"] = hashlib.sha256((args.out / "model.int8.onnx").read_bytes()).hexdigest()
-    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    cfg["train_metrics"] = split_metrics(args.out, "train", log)
-    (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    write_card(args.out, cfg, len(corpus), len(sem_train), len(aug), len(refs))
-    (args.out / "training.log").write_text("\n".join(log_lines) + "\n")
-    log(f"done in {time.time() - t0:.0f}s")
-    return 0
+    return cfg
 
 
 def split_metrics(out_dir: Path, split: str, log) -> dict:
@@ -550,13 +576,14 @@ Thresholds: {thresholds}.
 """
 
 
-def write_card(out_dir: Path, cfg: dict, n_corpus: int, n_sem: int, n_aug: int,
-               n_refs: int) -> None:
+def write_card(out_dir: Path, cfg: dict) -> None:
     tr, dv, sem = cfg["train_metrics"], cfg["dev_metrics"], cfg["semeval_heldout"]
+    n = cfg["pairs"]
     (out_dir / "MODEL_CARD.md").write_text(CARD.format(
         name=cfg["name"], base=cfg["base"], seed=cfg["seed"], epochs=cfg["epochs"],
-        max_len=cfg["max_len"], seconds=cfg["train_seconds"], n_corpus=n_corpus, n_sem=n_sem,
-        n_aug=n_aug, n_refs=n_refs, tr_n=tr["point_judgements"], tr_f1=tr["credit_f1"],
+        max_len=cfg["max_len"], seconds=cfg["train_seconds"], n_corpus=n["corpus"],
+        n_sem=n["semeval"], n_aug=n["augment"], n_refs=n["reference"],
+        tr_n=tr["point_judgements"], tr_f1=tr["credit_f1"],
         dv_n=dv["point_judgements"], dv_f1=dv["credit_f1"], sem_f1=sem["macro_f1_2way"],
         sem_acc=sem["accuracy_3way"], sem_n=sem["answers"], thresholds=cfg["thresholds"],
         sha=cfg["sha256"]))

@@ -34,6 +34,7 @@ BACKEND = "verifier"
 LABELS = ("stated", "contradicted", "not_stated")  # the model's output order
 MAX_LEN = 256  # tokens per (point, answer chunk) pair
 _EVIDENCE_MAX_WORDS = 40
+_STATEMENT_WORDS = 5  # an alias this long is an alternative phrasing of the point
 
 
 def model_dir() -> Path:
@@ -192,8 +193,18 @@ class VerifierJudge(JudgeBase):
     def classify(self, entry: BankEntry, transcript: str) -> Classification:
         """Classify each rubric point of `entry` for this answer."""
         points = entry.rubric.points
-        scored = self.scores([self.point_text(p) for p in points], transcript)
-        verdicts = [self._verdict(p, s, transcript) for p, s in zip(points, scored, strict=True)]
+        # An alias that is a whole statement (a rubric's alternative reference answers) is
+        # another way to state the point: the point counts as stated by its best phrasing.
+        # Short aliases ("Bernoulli") are keywords, not statements, and are not read.
+        texts = [(i, self.point_text(p)) for i, p in enumerate(points)]
+        texts += [(i, a) for i, p in enumerate(points) for a in p.aliases
+                  if len(a.split()) >= _STATEMENT_WORDS]
+        scored = self.scores([t for _, t in texts], transcript)
+        best: dict[int, PointScore] = {}
+        for (i, _), sc in zip(texts, scored, strict=True):
+            if i not in best or sc.key() > best[i].key():
+                best[i] = sc
+        verdicts = [self._verdict(p, best[i], transcript) for i, p in enumerate(points)]
         return Classification(verdicts=verdicts, info=self.info.model_copy(),
                               negation_aware=not self.lexical_denials)
 
