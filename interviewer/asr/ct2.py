@@ -103,68 +103,82 @@ def _split(arr: np.ndarray, parts: int) -> list[np.ndarray]:
     return list(np.split(arr, parts, axis=0))
 
 
-def to_whisper_state(ct2: dict[str, np.ndarray]) -> tuple[dict[str, int], dict[str, np.ndarray]]:
-    """Map CT2 variable names to openai-whisper's; return (dims, state_dict as arrays)."""
-    sd: dict[str, np.ndarray] = {}
+class _StateMap:
+    """Copies CT2 variables into an openai-whisper state dict under whisper's names."""
 
-    def ln(src: str, dst: str) -> None:
-        sd[dst + ".weight"] = ct2[src + "/gamma"]
-        sd[dst + ".bias"] = ct2[src + "/beta"]
+    def __init__(self, ct2: dict[str, np.ndarray]) -> None:
+        self.ct2 = ct2
+        self.sd: dict[str, np.ndarray] = {}
 
-    def lin(src: str, dst: str) -> None:
-        sd[dst + ".weight"] = ct2[src + "/weight"]
-        if src + "/bias" in ct2:
-            sd[dst + ".bias"] = ct2[src + "/bias"]
+    def ln(self, src: str, dst: str) -> None:
+        self.sd[dst + ".weight"] = self.ct2[src + "/gamma"]
+        self.sd[dst + ".bias"] = self.ct2[src + "/beta"]
 
-    def qkv(src: str, dst: str, names: list[str]) -> None:
+    def lin(self, src: str, dst: str) -> None:
+        self.sd[dst + ".weight"] = self.ct2[src + "/weight"]
+        if src + "/bias" in self.ct2:
+            self.sd[dst + ".bias"] = self.ct2[src + "/bias"]
+
+    def qkv(self, src: str, dst: str, names: list[str]) -> None:
         # Fused projections, concatenated along the output dimension. Whisper's key has no bias
         # (CT2 stores a zero one), so its bias part is dropped.
-        ws = _split(ct2[src + "/weight"], len(names))
-        bs = _split(ct2[src + "/bias"], len(names)) if src + "/bias" in ct2 else [None] * len(ws)
+        ws = _split(self.ct2[src + "/weight"], len(names))
+        bs: list[np.ndarray | None] = (
+            list(_split(self.ct2[src + "/bias"], len(names))) if src + "/bias" in self.ct2
+            else [None] * len(ws))
         for n, w, b in zip(names, ws, bs, strict=True):
-            sd[f"{dst}.{n}.weight"] = w
+            self.sd[f"{dst}.{n}.weight"] = w
             if b is not None and n != "key":
-                sd[f"{dst}.{n}.bias"] = b
+                self.sd[f"{dst}.{n}.bias"] = b
 
+    def encoder_block(self, i: int) -> None:
+        s, d = f"encoder/layer_{i}", f"encoder.blocks.{i}"
+        self.qkv(f"{s}/self_attention/linear_0", f"{d}.attn", ["query", "key", "value"])
+        self.lin(f"{s}/self_attention/linear_1", f"{d}.attn.out")
+        self.ln(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
+        self.lin(f"{s}/ffn/linear_0", f"{d}.mlp.0")
+        self.lin(f"{s}/ffn/linear_1", f"{d}.mlp.2")
+        self.ln(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
+
+    def decoder_block(self, i: int) -> None:
+        s, d = f"decoder/layer_{i}", f"decoder.blocks.{i}"
+        self.qkv(f"{s}/self_attention/linear_0", f"{d}.attn", ["query", "key", "value"])
+        self.lin(f"{s}/self_attention/linear_1", f"{d}.attn.out")
+        self.ln(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
+        self.lin(f"{s}/attention/linear_0", f"{d}.cross_attn.query")
+        self.qkv(f"{s}/attention/linear_1", f"{d}.cross_attn", ["key", "value"])
+        self.lin(f"{s}/attention/linear_2", f"{d}.cross_attn.out")
+        self.ln(f"{s}/attention/layer_norm", f"{d}.cross_attn_ln")
+        self.lin(f"{s}/ffn/linear_0", f"{d}.mlp.0")
+        self.lin(f"{s}/ffn/linear_1", f"{d}.mlp.2")
+        self.ln(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
+
+    def ends(self) -> None:
+        """The convolutions, embeddings and final layer norms around the blocks."""
+        self.lin("encoder/conv1", "encoder.conv1")
+        self.lin("encoder/conv2", "encoder.conv2")
+        self.sd["encoder.positional_embedding"] = self.ct2["encoder/position_encodings/encodings"]
+        self.ln("encoder/layer_norm", "encoder.ln_post")
+        self.sd["decoder.token_embedding.weight"] = self.ct2["decoder/embeddings/weight"]
+        self.sd["decoder.positional_embedding"] = self.ct2["decoder/position_encodings/encodings"]
+        self.ln("decoder/layer_norm", "decoder.ln")
+
+
+def _layer_counts(ct2: dict[str, np.ndarray]) -> dict[str, int]:
     layer_re = re.compile(r"^(encoder|decoder)/layer_(\d+)/")
     n_layers = {"encoder": 0, "decoder": 0}
     for name in ct2:
         m = layer_re.match(name)
         if m:
             n_layers[m[1]] = max(n_layers[m[1]], int(m[2]) + 1)
+    return n_layers
 
-    for i in range(n_layers["encoder"]):
-        s, d = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        qkv(f"{s}/self_attention/linear_0", f"{d}.attn", ["query", "key", "value"])
-        lin(f"{s}/self_attention/linear_1", f"{d}.attn.out")
-        ln(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
-        lin(f"{s}/ffn/linear_0", f"{d}.mlp.0")
-        lin(f"{s}/ffn/linear_1", f"{d}.mlp.2")
-        ln(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
-    for i in range(n_layers["decoder"]):
-        s, d = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        qkv(f"{s}/self_attention/linear_0", f"{d}.attn", ["query", "key", "value"])
-        lin(f"{s}/self_attention/linear_1", f"{d}.attn.out")
-        ln(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
-        lin(f"{s}/attention/linear_0", f"{d}.cross_attn.query")
-        qkv(f"{s}/attention/linear_1", f"{d}.cross_attn", ["key", "value"])
-        lin(f"{s}/attention/linear_2", f"{d}.cross_attn.out")
-        ln(f"{s}/attention/layer_norm", f"{d}.cross_attn_ln")
-        lin(f"{s}/ffn/linear_0", f"{d}.mlp.0")
-        lin(f"{s}/ffn/linear_1", f"{d}.mlp.2")
-        ln(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
 
-    lin("encoder/conv1", "encoder.conv1")
-    lin("encoder/conv2", "encoder.conv2")
-    sd["encoder.positional_embedding"] = ct2["encoder/position_encodings/encodings"]
-    ln("encoder/layer_norm", "encoder.ln_post")
-    sd["decoder.token_embedding.weight"] = ct2["decoder/embeddings/weight"]
-    sd["decoder.positional_embedding"] = ct2["decoder/position_encodings/encodings"]
-    ln("decoder/layer_norm", "decoder.ln")
-
+def _whisper_dims(ct2: dict[str, np.ndarray], sd: dict[str, np.ndarray],
+                  n_layers: dict[str, int]) -> dict[str, int]:
     conv1 = sd["encoder.conv1.weight"]  # (n_state, n_mels, 3)
     emb = sd["decoder.token_embedding.weight"]  # (n_vocab, n_state)
-    dims = {
+    return {
         "n_mels": int(conv1.shape[1]),
         "n_audio_ctx": int(sd["encoder.positional_embedding"].shape[0]),
         "n_audio_state": int(conv1.shape[0]),
@@ -176,7 +190,18 @@ def to_whisper_state(ct2: dict[str, np.ndarray]) -> tuple[dict[str, int], dict[s
         "n_text_head": int(np.asarray(ct2["decoder/num_heads"]).reshape(-1)[0]),
         "n_text_layer": n_layers["decoder"],
     }
-    return dims, sd
+
+
+def to_whisper_state(ct2: dict[str, np.ndarray]) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+    """Map CT2 variable names to openai-whisper's; return (dims, state_dict as arrays)."""
+    n_layers = _layer_counts(ct2)
+    state = _StateMap(ct2)
+    for i in range(n_layers["encoder"]):
+        state.encoder_block(i)
+    for i in range(n_layers["decoder"]):
+        state.decoder_block(i)
+    state.ends()
+    return _whisper_dims(ct2, state.sd, n_layers), state.sd
 
 
 def alignment_heads(model_dir: Path) -> list[list[int]]:
