@@ -214,6 +214,22 @@ class InterviewSession(PracticeSession):
                                        wanted - len(self._asked_ids(turn)))
         self._loop_follow_ups(turn, entry)
 
+    def _resume_follow_up(self) -> None:
+        """On `--resume`: the unanswered follow-up again (the practice loop's rule), then the
+        rest of a loop whose follow-ups were cut short by the stop."""
+        super()._resume_follow_up()
+        mains = self.record.main_turns()
+        if not mains or self.quit_requested or mains[-1].question_id not in self.entries:
+            return
+        main, entry = mains[-1], self.entries[mains[-1].question_id]
+        located = self.state.locate(entry.id)
+        answered = main.final_take is not None and main.final_take.status == "judged"
+        if located is None or self.state.segments[located[0]].follow_ups is not None \
+                or not answered:
+            return
+        if next_loop_follow_up(entry, set(self._asked_ids(main)), set()) is not None:
+            self._loop_follow_ups(main, entry)
+
     def _asked_ids(self, main: Turn) -> list[str]:
         return [t.follow_up_id or t.text for t in self.record.turns
                 if t.kind == "follow_up" and t.parent == main.index]
