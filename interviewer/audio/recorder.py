@@ -50,7 +50,8 @@ class _Decimator:
         y, self.zi = lfilter(self.taps, 1.0, block.astype(np.float64), zi=self.zi)
         out = y[self.phase :: self.factor]
         self.phase = (self.phase - block.shape[0]) % self.factor
-        return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+        pcm: np.ndarray = np.clip(np.round(out), -32768, 32767).astype(np.int16)
+        return pcm
 
 
 class LevelMeter:
@@ -81,6 +82,44 @@ class LevelMeter:
     def clear(self) -> None:
         self.stream.write("\r\x1b[2K")
         self.stream.flush()
+
+
+@dataclasses.dataclass
+class _Capture:
+    """What a take does with each block: write, stream, VAD + endpointer, level meter."""
+
+    writer: IncrementalWavWriter
+    endpointer: Endpointer
+    vad: Vad
+    decimate: _Decimator | None
+    meter: LevelMeter | None
+    on_chunk: ChunkCallback | None
+    frames: FrameBuffer = dataclasses.field(default_factory=FrameBuffer)
+
+    def feed(self, raw: np.ndarray) -> EndReason | None:
+        pcm = self.decimate(raw) if self.decimate is not None else raw
+        self.writer.write(pcm)
+        chunk = pcm.astype(np.float32) / 32768.0
+        if self.on_chunk is not None:
+            self.on_chunk(chunk)
+        reason: EndReason | None = None
+        for frame in self.frames.push(chunk):
+            reason = self.endpointer.push(self.vad.is_speech(frame))
+            if reason is not None:
+                break
+        if self.meter is not None:
+            self.meter.update(self.writer.duration_s, chunk, self.endpointer.speaking)
+        return reason
+
+
+def _start(stream: Any, device: ResolvedDevice) -> None:
+    try:
+        stream.start()
+    except sounddevice().PortAudioError as exc:  # busy devices often fail only here
+        raise AudioDeviceError(
+            f"cannot start recording from {device.name!r}: {exc}",
+            hint="is another program using the microphone? check `interviewer devices`",
+        ) from exc
 
 
 class SoundDeviceRecorder:
@@ -126,7 +165,6 @@ class SoundDeviceRecorder:
         stream, decimate = self._open(device, blocks)
         endpointer = Endpointer(self.config)
         vad = Vad(self.vad_aggressiveness)
-        frames = FrameBuffer()
         meter = LevelMeter(self.stderr, hint="Enter = done" if self.enter_ends else "") \
             if self.meter else None
         stdin_fd = self._stdin_fd() if self.enter_ends else None
@@ -137,38 +175,10 @@ class SoundDeviceRecorder:
         except OSError as exc:
             _close_quietly(stream)
             raise DataError(f"cannot write the recording {path}: {exc}") from exc
+        capture = _Capture(writer, endpointer, vad, decimate, meter, on_chunk)
         try:
-            try:
-                stream.start()
-            except sounddevice().PortAudioError as exc:  # busy devices often fail only here
-                raise AudioDeviceError(
-                    f"cannot start recording from {device.name!r}: {exc}",
-                    hint="is another program using the microphone? check `interviewer devices`",
-                ) from exc
-            last_block = time.monotonic()
-            self.stop.clear()
-            while reason is None:
-                try:
-                    raw = blocks.get(timeout=0.1)
-                except queue.Empty:
-                    raw = None
-                if raw is not None:
-                    last_block = time.monotonic()
-                    pcm = decimate(raw) if decimate is not None else raw
-                    writer.write(pcm)
-                    chunk = pcm.astype(np.float32) / 32768.0
-                    if on_chunk is not None:
-                        on_chunk(chunk)
-                    for frame in frames.push(chunk):
-                        reason = endpointer.push(vad.is_speech(frame))
-                        if reason is not None:
-                            break
-                    if meter is not None:
-                        meter.update(writer.duration_s, chunk, endpointer.speaking)
-                elif time.monotonic() - last_block > self.stall_timeout_s or not stream.active:
-                    raise self._stalled(device, writer)
-                if reason is None:
-                    reason = self._poll_user(stdin_fd)
+            _start(stream, device)
+            reason = self._capture(stream, device, blocks, capture, stdin_fd)
             ended_at = time.monotonic()
         except KeyboardInterrupt:
             reason, ended_at = "interrupted", time.monotonic()
@@ -180,6 +190,26 @@ class SoundDeviceRecorder:
         return Take(path=str(path), duration_s=writer.duration_s, ended_by=reason,
                     speech_start_s=endpointer.speech_start_s,
                     speech_end_s=endpointer.speech_end_s, ended_at=ended_at)
+
+    def _capture(self, stream: Any, device: ResolvedDevice, blocks: queue.Queue[np.ndarray],
+                 capture: _Capture, stdin_fd: int | None) -> EndReason:
+        """Feed blocks as they arrive until the rule, Enter or a stop ends the take."""
+        last_block = time.monotonic()
+        self.stop.clear()
+        reason: EndReason | None = None
+        while reason is None:
+            try:
+                raw = blocks.get(timeout=0.1)
+            except queue.Empty:
+                raw = None
+            if raw is not None:
+                last_block = time.monotonic()
+                reason = capture.feed(raw)
+            elif time.monotonic() - last_block > self.stall_timeout_s or not stream.active:
+                raise self._stalled(device, capture.writer)
+            if reason is None:
+                reason = self._poll_user(stdin_fd)
+        return reason
 
     # ------------------------------------------------------------------ helpers
     def _open(self, device: ResolvedDevice, blocks: queue.Queue[np.ndarray]
