@@ -166,6 +166,7 @@ class Rig:
     prompt: str | None
     pulse: Any
     work: Path
+    rehearse: bool  # judge growing answers too, as the session does
 
 
 def _rig(args: argparse.Namespace, pulse: Any, work: Path) -> Rig:
@@ -184,7 +185,7 @@ def _rig(args: argparse.Namespace, pulse: Any, work: Path) -> Rig:
     asr = make_transcriber(engine="faster-whisper", model="tiny.en", models_dir=env.models_dir)
     warm = _espeak(SENTENCES[0], work / "warm.wav")
     assess(judge, entry, asr.transcribe(load_audio(_join([warm], work / "warm16.wav"))))
-    return Rig(asr, judge, speaker, entry, prompt, pulse, work)
+    return Rig(asr, judge, speaker, entry, prompt, pulse, work, not args.no_rehearse)
 
 
 def _stream(rig: Rig, policy: str) -> Any:
@@ -213,7 +214,7 @@ def session_take(rig: Rig, case: Case, silence: float, policy: str, tag: str,
     stream = _stream(rig, policy)
     asked = {rig.entry.question.text}
     spec = Speculation(lambda: rig.judge, assess, rig.entry, asked,
-                       prepare_speech=rig.speaker.prepare)
+                       prepare_speech=rig.speaker.prepare, rehearse=rig.rehearse)
     stream.on_update = spec.offer
     cpu0 = cpu_now()
     player = rig.pulse.play_into_mic(case.wav, wait=False)
@@ -281,7 +282,7 @@ def _measure(args: argparse.Namespace, pulse: Any, work: Path) -> dict[str, Any]
                       f"{n['total_s']:.2f} s, load {load0:.2f}", file=sys.stderr)
     return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                         "python": platform.python_version(), "load_avg": os.getloadavg()},
-            "policy": args.policy, "judge": rig.judge.info.backend,
+            "policy": args.policy, "rehearse": rig.rehearse, "judge": rig.judge.info.backend,
             "tts": rig.speaker.engine, "rows": rows,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -336,6 +337,8 @@ def main() -> None:
                     help="end-of-answer silence rules (the product's default: 3 s)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--policy", choices=["windows", "short", "agreement"], default="windows")
+    ap.add_argument("--no-rehearse", action="store_true",
+                    help="do not judge growing answers (the session before issue 17)")
     ap.add_argument("--judge", default="auto", help="judge backend (default: the session's)")
     ap.add_argument("--tts", default=None, help="voice engine (default: the session's)")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/turn_latency.json")

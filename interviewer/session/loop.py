@@ -226,7 +226,8 @@ class PracticeSession:
             if self.engines.speculate:
                 self._spec = Speculation(self.engines.judge, self._judge_fn(turn, rec), entry,
                                          self._asked(entry),
-                                         prepare_speech=self.engines.speaker.prepare)
+                                         prepare_speech=self.engines.speaker.prepare,
+                                         rehearse=True)
             stream = _LazyStream(self.engines.transcriber, prompt,
                                  self._spec.offer if self._spec else None)
         self.ui.status("listening… (Enter ends the answer)")

@@ -9,10 +9,14 @@ already there: the candidate hears the follow-up a moment after the end of the a
 candidate speaks again the speculation is simply not used; the final transcript is judged as
 usual (and sooner, because the judge has already encoded its sentences).
 
-Transcripts that are not complete yet (the windows finished so far) only warm the judge up
-(`SessionJudge.warm(entry, text)`). Only judges that declare they are cheap to run again
-(`speculative = True`: the embedded judge, or the refining judge's fast pass) are run
-speculatively; a remote LLM is asked once, on the final transcript.
+Transcripts that are not complete yet (the windows finished so far, while the candidate is still
+speaking) warm the judge up; with `rehearse=True` (the session) they are judged too when the
+judge is cheap to run again, and the follow-up they would get is synthesised: the final judgement
+usually picks the same one, so its audio is ready the moment the end-of-answer rule fires even
+when the last window's decode took most of the pause. Only judges that declare they are cheap to
+run again (`speculative = True`: the trained verifier, the embedded judge, or the refining
+judge's fast pass) are run speculatively; others are only warmed up, and a remote LLM is asked
+once, on the final transcript.
 
 The speculative judgement is the same computation on the same text as the final one, so nothing
 is traded for the speed.
@@ -35,8 +39,10 @@ class Speculation:
     """Background judging of a take's transcript-so-far (one per take)."""
 
     def __init__(self, judge: Callable[[], SessionJudge], assess: JudgeFn, entry: BankEntry,
-                 asked: set[str], *, prepare_speech: Callable[[str], None] | None = None) -> None:
+                 asked: set[str], *, prepare_speech: Callable[[str], None] | None = None,
+                 rehearse: bool = False) -> None:
         self._judge, self._assess, self._entry, self._asked = judge, assess, entry, set(asked)
+        self._rehearse_on = rehearse  # judge growing answers too (see the module doc)
         self._prepare = prepare_speech
         self._cv = threading.Condition()
         self._latest: tuple[Transcript, bool] | None = None  # newest offer, not yet taken
@@ -45,6 +51,7 @@ class Speculation:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.judged = 0  # speculative judgements computed
+        self.rehearsed = 0  # judgements of answers still growing (their follow-up prepared)
         self.errors: list[BaseException] = []
 
     def offer(self, transcript: Transcript, complete: bool) -> None:
@@ -102,9 +109,15 @@ class Speculation:
         if not transcript.text.strip():
             return
         judge = self._judge()
-        if not complete or not judge.speculative:
+        if complete and judge.speculative:
+            self._judge_final(judge, transcript)
+        elif judge.speculative and self._rehearse_on:
+            self._rehearse(judge, transcript)
+        else:
             judge.warm(self._entry, transcript.text)
-            return
+
+    def _judge_final(self, judge: SessionJudge, transcript: Transcript) -> None:
+        """Judge what the final transcript will be if no speech follows; prepare its follow-up."""
         if transcript.text in self._results:
             return
         judgement = self._assess(judge, self._entry, transcript, self._asked)
@@ -113,5 +126,16 @@ class Speculation:
             self.judged += 1
             self._busy = None  # release judgement_for() now, not after the synthesis below
             self._cv.notify_all()
+        if judgement.follow_up and self._prepare is not None:
+            self._prepare(judgement.follow_up)
+
+    def _rehearse(self, judge: SessionJudge, transcript: Transcript) -> None:
+        """Judge the answer so far (not kept: it may still grow) and synthesise the follow-up
+        it would get. The last seconds of an answer rarely change which point is missed, so the
+        final judgement usually picks the same follow-up and finds its audio ready."""
+        judge.warm(self._entry, transcript.text)
+        judgement = self._assess(judge, self._entry, transcript, self._asked)
+        with self._cv:
+            self.rehearsed += 1
         if judgement.follow_up and self._prepare is not None:
             self._prepare(judgement.follow_up)
