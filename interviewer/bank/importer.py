@@ -58,61 +58,94 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4]
 
 
+class _Parser:
+    """Reads a document line by line; `mode` says what the current bullets/paragraphs belong to."""
+
+    def __init__(self, name: str, default_topic: str) -> None:
+        self.name = name
+        self.drafts: list[Draft] = []
+        self.topic = slug(default_topic)
+        self.mode = ""
+        self.position = 0
+        self.cur: Draft | None = None
+
+    def feed(self, line: str) -> None:
+        if self._opens(line) or self._marks(line):
+            return
+        if m := _BULLET.match(line):
+            self._bullet(m.group(1).strip())
+        elif m := _SECTION.match(line):
+            self._heading(slug(m.group(1), 4))
+        else:
+            self._text(line)
+
+    def _opens(self, line: str) -> bool:
+        """A numbered question or a loop block starts a new draft."""
+        if m := _Q.match(line):
+            self.cur = Draft(f"{self.name}#Q{m.group(1)}", m.group(2).strip(), self.topic)
+            self.mode = "question"
+        elif m := _LOOP.match(line):
+            self.cur = Draft(f"{self.name}#Loop {m.group(1)}", "", self.topic)
+            self.mode = "loop-title"
+        else:
+            return False
+        self.drafts.append(self.cur)
+        return True
+
+    def _marks(self, line: str) -> bool:
+        """A label inside a draft ("Prompt", "Model answer", expectations, follow-ups)."""
+        if self.cur is None:
+            return False
+        if line.lower().rstrip(":") == "prompt":
+            self.mode = "prompt"
+        elif line.lower().startswith("model answer"):
+            self.mode = "answer"
+        elif _EXPECT.match(line):
+            self.mode = "expect"
+        elif _FOLLOW.match(line):
+            self.mode = "follow"
+        else:
+            return False
+        return True
+
+    def _bullet(self, item: str) -> None:
+        if self.cur is not None and self.mode == "expect":
+            self.cur.points.append(item)
+        elif self.cur is not None and self.mode == "follow":
+            self.cur.follow_ups.append(item)
+        elif self.mode in ("", "list"):
+            self.position += 1
+            self.drafts.append(Draft(f"{self.name}#{self.position}", item, self.topic))
+            self.mode = "list"
+
+    def _heading(self, topic: str) -> None:
+        self.topic = topic
+        self.cur, self.mode = None, ""
+
+    def _text(self, line: str) -> None:
+        cur = self.cur
+        if cur is not None and self.mode == "prompt" and not cur.text:
+            cur.text = line
+        elif cur is not None and self.mode == "answer":
+            cur.reference_answer = f"{cur.reference_answer} {line}".strip()
+        elif cur is not None and self.mode == "expect" and line.endswith(":"):
+            return  # "You should cover:" and similar lead-ins
+        elif self.mode == "list" or cur is None:
+            # A plain line between bullet groups is a category heading.
+            self._heading(slug(line, 4))
+
+
 def parse_document(path: Path, default_topic: str = "imported") -> list[Draft]:
     """Parse one document; raises DataError when no recognised question is found."""
     try:
         lines = [ln.rstrip() for ln in clean_text(path.read_text(encoding="utf-8")).splitlines()]
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read as UTF-8 text: {exc}") from exc
-    name = path.name
-    drafts: list[Draft] = []
-    topic = slug(default_topic)
-    mode = ""  # what the current bullets/paragraphs belong to
-    position = 0
-    cur: Draft | None = None
+    parser = _Parser(path.name, default_topic)
     for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        if m := _Q.match(line):
-            cur = Draft(f"{name}#Q{m.group(1)}", m.group(2).strip(), topic)
-            drafts.append(cur)
-            mode = "question"
-        elif m := _LOOP.match(line):
-            cur = Draft(f"{name}#Loop {m.group(1)}", "", topic)
-            drafts.append(cur)
-            mode = "loop-title"
-        elif cur is not None and line.lower().rstrip(":") == "prompt":
-            mode = "prompt"
-        elif cur is not None and line.lower().startswith("model answer"):
-            mode = "answer"
-        elif cur is not None and _EXPECT.match(line):
-            mode = "expect"
-        elif cur is not None and _FOLLOW.match(line):
-            mode = "follow"
-        elif m := _BULLET.match(line):
-            item = m.group(1).strip()
-            if cur is not None and mode == "expect":
-                cur.points.append(item)
-            elif cur is not None and mode == "follow":
-                cur.follow_ups.append(item)
-            elif mode in ("", "list"):
-                position += 1
-                drafts.append(Draft(f"{name}#{position}", item, topic))
-                mode = "list"
-        elif m := _SECTION.match(line):
-            topic = slug(m.group(1), 4)
-            cur, mode = None, ""
-        elif cur is not None and mode == "prompt" and not cur.text:
-            cur.text = line
-        elif cur is not None and mode == "answer":
-            cur.reference_answer = f"{cur.reference_answer} {line}".strip()
-        elif cur is not None and mode in ("expect",) and line.endswith(":"):
-            continue  # "You should cover:" and similar lead-ins
-        elif mode == "list" or (cur is None and not _BULLET.match(line)):
-            # A plain line between bullet groups is a category heading.
-            topic = slug(line, 4)
-            cur, mode = None, ""
+        if line := raw.strip():
+            parser.feed(line)
+    drafts = parser.drafts
     for d in drafts:
         if not d.points and d.reference_answer:
             d.points = _sentences(d.reference_answer)[:5]
