@@ -179,14 +179,15 @@ def test_session_exchanges_scores_and_report_contract(tmp_path: Path) -> None:
     assert second.turns[1].score is None  # no target: no score of its own
     assert session_score(rec) == pytest.approx((1.0 + 1 / 6) / 2, abs=1e-4)
     report = json.loads(build_report(rec).model_dump_json())
-    assert set(report) == {"session", "score", "questions"}
+    assert set(report) == {"session", "score", "questions", "interview"}
+    assert report["interview"] is None  # a plain session: no mock-interview timeline
     q = report["questions"][0]
     assert set(q) == {"question_id", "text", "score", "points", "turns"}
     assert {p["id"]: p["turn"] for p in q["points"]} == {
         "accumulate": 0, "precision": 0, "checkpoint": 1, "shard": 1}
     assert set(q["points"][0]) == {"id", "text", "status", "evidence", "turn"}
     assert q["turns"][1] == {"kind": "follow_up", "text": "turn 1", "targets": ["shard"],
-                             "score": 1.0}
+                             "score": 1.0, "answer_s": None, "budget_s": None}
     assert report["questions"][1]["turns"][1]["score"] is None
 
 

@@ -282,3 +282,15 @@ def test_resume_mid_interview_keeps_the_clock_and_the_loop(tmp_path: Path, bank:
     assert final.interview.elapsed_s == 150  # 140 before the stop + 10 after resuming
     assert not any(s.startswith("Let's move to") for s in speaker2.said)  # same segment
     assert "Interview clock: 2:30 of 7:30." in console2.printed
+
+
+def test_factory_caps_the_microphone_recorder_per_answer(tmp_path: Path) -> None:
+    from interviewer.audio.recorder import SoundDeviceRecorder
+    from interviewer.factory import limit_answer_length
+
+    mic = SoundDeviceRecorder(max_s=240, enter_ends=False, meter=False)
+    capped = limit_answer_length(mic, 37.5)
+    assert isinstance(capped, SoundDeviceRecorder) and capped.config.max_s == 37.5
+    assert mic.config.max_s == 240  # the session's recorder keeps its own maximum
+    files = FakeRecorder(["x"])
+    assert limit_answer_length(files, 10) is files  # recorded files are as long as they are
