@@ -116,7 +116,8 @@ def test_the_follow_up_completes_the_question_exchange(tmp_path: Path) -> None:
     assert main["kind"] == "question" and len(main["targets"]) == len(q["points"]) == 6
     # The follow-up is judged on what it asked only, and it got that fully.
     assert follow == {"kind": "follow_up", "text": "Why does Adam consume so much memory?",
-                      "targets": ["optimizer-state-sharding"], "score": 1.0}
+                      "targets": ["optimizer-state-sharding"], "score": 1.0,
+                      "answer_s": None, "budget_s": None}  # typed, no interview clock
     earned = {p["id"]: p["turn"] for p in q["points"]}
     assert earned["batch-grad-accumulation"] == earned["mixed-precision"] == 0
     assert earned["activation-checkpointing"] == 0  # said again later: the first turn keeps it
