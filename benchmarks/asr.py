@@ -40,6 +40,9 @@ def run_child(engine: str, model: str, threads: int, repeats: int, quick: bool,
     why = missing_data()
     if why:
         raise SystemExit(why)
+    from interviewer.runtime import set_engine_threads
+
+    set_engine_threads(threads)  # before torch loads: its pool is process-wide
     t0 = time.monotonic()
     from interviewer.asr import make_transcriber
     from interviewer.asr.audio_io import load_audio

@@ -62,6 +62,7 @@ from interviewer.judge.evaluate import (  # noqa: E402
 from interviewer.judge.guards import screen  # noqa: E402
 from interviewer.judge.policy import assess, rubric_words  # noqa: E402
 from interviewer.protocols import Classification, Judge, Judgement  # noqa: E402
+from interviewer.runtime import set_engine_threads  # noqa: E402
 
 ADVERSARIAL = ("negated", "wrong", "injection")
 
@@ -207,7 +208,8 @@ def build(which: str, threads: int) -> dict[str, Any]:
     from interviewer.judge.llama_cpp_backend import LlamaCppJudge
 
     out: dict[str, Any] = {}
-    emb = EmbeddedJudge(threads=threads)
+    set_engine_threads(threads)  # torch's pool (the embedded judge) is process-wide
+    emb = EmbeddedJudge()
     if which in ("embedded", "fused", "all"):
         emb.load()
         out["embedded"] = emb
@@ -306,7 +308,8 @@ def http_only(a: argparse.Namespace, dev: list[Item], sem_test: list[Item]) -> i
     """`--http-only`: the embedded judge (also the HTTP judge's fallback) and the HTTP judge."""
     from interviewer.judge.embedded import EmbeddedJudge
 
-    emb = EmbeddedJudge(threads=a.threads)
+    set_engine_threads(a.threads)  # torch's pool (the embedded judge) is process-wide
+    emb = EmbeddedJudge()
     emb.load()
     results: dict[str, Any] = {"threads": a.threads, "quick": a.quick, "http_only": True,
                                "loadavg": os.getloadavg(), "n_dev": len(dev), "backends": {}}

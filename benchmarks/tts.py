@@ -68,7 +68,9 @@ def intelligibility(pulse: Any, questions: list[str]) -> list[dict[str, Any]]:
 
     from interviewer.asr import make_transcriber
     from interviewer.env import Environment
+    from interviewer.runtime import set_engine_threads
 
+    set_engine_threads(1)  # as a session does: torch's pool is process-wide
     tr = make_transcriber("openai-whisper", "tiny.en", threads=1,
                           models_dir=Environment().models_dir)
     rows = []

@@ -175,8 +175,10 @@ def _rig(args: argparse.Namespace, pulse: Any, work: Path) -> Rig:
     from interviewer.env import Environment
     from interviewer.factory import make_judge, make_speaker
     from interviewer.judge.policy import assess
+    from interviewer.runtime import set_engine_threads
 
     env = Environment()
+    set_engine_threads()  # as a session does before it builds its engines
     entry = env.load_bank().get(QID)
     prompt = build_prompt(entry.question.text, [a for p in entry.rubric.points for a in p.aliases])
     judge = make_judge(backend=args.judge)

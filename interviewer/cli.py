@@ -22,6 +22,7 @@ from typing import Any
 from interviewer import __version__
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus, InterviewerError
+from interviewer.runtime import set_engine_threads
 
 #: Command modules, in help order. A module not yet present is skipped.
 COMMAND_MODULES = ["session", "bank", "audio", "transcribe", "judge", "models", "doctor"]
@@ -89,6 +90,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if func is None:
         parser.print_help(env.stderr)
         return int(ExitStatus.USAGE)
+    set_engine_threads()  # once per command; `transcribe --threads N` asks for its own count
     with _signals_like_ctrl_c() as seen:
         status = _run(func, args, env)
     if seen:  # the command saved what it had; the status says which signal ended it

@@ -6,18 +6,36 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from interviewer.bank.loader import Bank
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _find_project_root() -> Path:
-    """The folder holding `question_bank/`: cwd or a parent, else the source checkout."""
+    """The folder holding `question_bank/`: `$INTERVIEWER_ROOT`, else cwd or a parent, else the
+    source checkout. Only a default: a `project_root` passed explicitly always wins."""
+    root = os.environ.get("INTERVIEWER_ROOT")
+    if root:
+        return Path(root).expanduser().resolve()
     here = Path.cwd().resolve()
     for d in (here, *here.parents):
         if (d / "question_bank").is_dir() and (d / "rubrics").is_dir():
             return d
     return PACKAGE_DIR.parent
+
+
+def default_home() -> Path:
+    """Where caches and provisioned models live: `$INTERVIEWER_HOME`, else ~/.cache/interviewer."""
+    h = os.environ.get("INTERVIEWER_HOME")
+    return Path(h).expanduser() if h else Path.home() / ".cache" / "interviewer"
+
+
+def default_models_dir() -> Path:
+    """`Environment.models_dir` of a default Environment, for library callers given none."""
+    return default_home() / "models"
 
 
 @dataclass
@@ -35,17 +53,13 @@ class Environment:
     show_traceback: bool = False
 
     def __post_init__(self) -> None:
-        root = os.environ.get("INTERVIEWER_ROOT")
-        if root:
-            self.project_root = Path(root).expanduser().resolve()
         if self.recordings_root is None:
             rec = os.environ.get("INTERVIEWER_RECORDINGS")
             self.recordings_root = (
                 Path(rec).expanduser() if rec else self.project_root / "recordings"
             )
         if self.home is None:
-            h = os.environ.get("INTERVIEWER_HOME")
-            self.home = Path(h).expanduser() if h else Path.home() / ".cache" / "interviewer"
+            self.home = default_home()
 
     @property
     def questions_dir(self) -> Path:
@@ -72,7 +86,8 @@ class Environment:
     def err(self, text: str) -> None:
         print(text, file=self.stderr)
 
-    def load_bank(self):  # type: ignore[no-untyped-def]  # lazy import keeps `env` light
+    def load_bank(self) -> Bank:
+        """The question bank of this project (lazy import keeps `env` light)."""
         from interviewer.bank.loader import load_bank
 
         assert self.home is not None

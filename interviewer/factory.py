@@ -37,11 +37,6 @@ from interviewer.protocols import (
 
 T = TypeVar("T")
 
-#: Threads per engine in a session: two cores are shared by recording, transcription, judging
-#: and an LLM review; measured, one thread each is faster than engines competing for both
-#: (README "Performance").
-ENGINE_THREADS = 1
-
 
 class Warm(Generic[T]):
     """Start building an engine in the background (after `after` is set, or `max_wait_s`);
@@ -117,9 +112,9 @@ def make_speaker(*, no_tts: bool, output_device: str | None = None, voice: str |
     from interviewer.audio.piper_speaker import choose_tts
 
     if models_dir is None:
-        from interviewer.env import Environment
+        from interviewer.env import default_models_dir
 
-        models_dir = Environment().models_dir
+        models_dir = default_models_dir()
     from interviewer.audio.speaker import Pyttsx3Speaker
 
     if choose_tts(tts, voice, models_dir) == "piper":
@@ -165,21 +160,24 @@ def make_player(*, output_device: str | None = None) -> Player:
 
 
 def make_transcriber(*, engine: str, model: str, models_dir: Path,
-                     threads: int = 1) -> Transcriber:
+                     threads: int | None = None) -> Transcriber:
+    """The speech recogniser; `threads` defaults to the process's engine threads
+    (`interviewer.runtime`, set at session or command start)."""
     from interviewer.asr import make_transcriber as build
 
     return build(engine=engine, model=model, threads=threads, models_dir=models_dir)
 
 
 def make_judge(*, backend: str, model: str | None = None, refine: bool = False,
-               log: ExchangeSink | None = None) -> SessionJudge:
+               log: ExchangeSink | None = None, models_dir: Path | None = None) -> SessionJudge:
     """The judge backend (`interviewer.judge.make_judge`) with its optional abilities declared;
-    `log` receives every LLM exchange (the session's llm_calls.jsonl)."""
+    `log` receives every LLM exchange (the session's llm_calls.jsonl); `models_dir` is where
+    the offline LLM's weights live (`Environment.models_dir`)."""
     from interviewer.judge import make_judge as build
     from interviewer.judge.llm_log import NULL_SINK
 
     return declare_judge(build(backend=backend, model=model, refine=refine,
-                               log=log or NULL_SINK))
+                               log=log or NULL_SINK, models_dir=models_dir))
 
 
 def declare_judge(judge: Judge) -> SessionJudge:

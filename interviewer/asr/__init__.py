@@ -26,22 +26,24 @@ __all__ = ["DEFAULT_ENGINE", "DEFAULT_MODEL", "ENGINES", "build_prompt", "make_t
 
 
 def make_transcriber(engine: str = DEFAULT_ENGINE, model: str = DEFAULT_MODEL,
-                     threads: int = 1, models_dir: Path | None = None,
+                     threads: int | None = None, *, models_dir: Path,
                      progress: Callable[[str], None] | None = None) -> Transcriber:
     """Build a Transcriber for `engine` and `model`.
 
-    `threads` pins the engine's CPU threads: keep 1 while anything else runs (recording, TTS, the
-    judge); oversubscribed cores made openai-whisper several times slower here. `models_dir` is
-    where provisioned weights live (`Environment.models_dir`); `progress` receives one-line
-    messages when weights are converted on first use.
+    `threads`: the engine's CPU threads, by default the process's engine threads
+    (`interviewer.runtime.set_engine_threads`, called at session or command start; torch's pool
+    is process-wide, so openai-whisper always runs on those). Keep 1 while anything else runs
+    (recording, TTS, the judge); oversubscribed cores made openai-whisper several times slower
+    here. `models_dir` is where provisioned weights live (`Environment.models_dir`); `progress`
+    receives one-line messages when weights are converted on first use.
     """
     if engine not in ENGINES:
         raise UsageError(f"unknown ASR engine {engine!r}",
                          hint=f"choose one of: {', '.join(ENGINES)}")
-    if models_dir is None:
-        from interviewer.env import Environment
+    if threads is None:
+        from interviewer.runtime import engine_threads
 
-        models_dir = Environment().models_dir
+        threads = engine_threads()
     modname, clsname = ENGINES[engine]
     cls = getattr(importlib.import_module(modname), clsname)
     transcriber: Transcriber = cls(model, models_dir=models_dir, threads=threads,

@@ -84,19 +84,17 @@ class _EncoderMemo:
 
 
 class OpenAIWhisperTranscriber(WindowedTranscriber):
-    """`Transcriber` over openai-whisper. `threads` pins torch's intra-op threads."""
+    """`Transcriber` over openai-whisper. torch's intra-op pool is the process's: `threads` is
+    the count the session or command set with `interviewer.runtime.set_engine_threads`."""
 
     engine = "openai-whisper"
 
     def __init__(self, model: str = "tiny.en", *, models_dir: Path, threads: int = 1,
                  beam_size: int = 1, progress: Any = None, **kw: Any) -> None:
         super().__init__(**kw)
-        import torch
-
         self.model = model
         self.threads = max(1, int(threads))
         self.beam_size = beam_size
-        torch.set_num_threads(self.threads)
         self._model = self._load(model, models_dir, progress)
         self.english_only = not self._model.is_multilingual
         self._memo = _EncoderMemo(self._model.encoder)
@@ -126,8 +124,6 @@ class OpenAIWhisperTranscriber(WindowedTranscriber):
         import torch
         import whisper
 
-        if torch.get_num_threads() != self.threads:  # another component may have changed it
-            torch.set_num_threads(self.threads)
         greedy = self.beam_size <= 1
         with torch.inference_mode():
             try:

@@ -100,11 +100,11 @@ def judge_checks(env: Environment) -> list[CheckResult]:
     """Which judge `auto` picks and why, the offline models, the LLM servers, a smoke test."""
     from interviewer.judge import choose_auto
 
-    choice = choose_auto()
+    choice = choose_auto(models_dir=env.models_dir)
     out = [CheckResult("judge auto choice", True, f"{choice.backend}: {choice.reason}")]
     out += _offline_judge_checks(env)
     out += _server_checks()
-    out.append(_judge_smoke(choice.backend))
+    out.append(_judge_smoke(choice.backend, env))
     return out
 
 
@@ -163,7 +163,7 @@ def _server_checks() -> list[CheckResult]:
     return out
 
 
-def _judge_smoke(backend: str) -> CheckResult:
+def _judge_smoke(backend: str, env: Environment) -> CheckResult:
     import time
 
     from interviewer.errors import InterviewerError
@@ -174,7 +174,7 @@ def _judge_smoke(backend: str) -> CheckResult:
     entry = adhoc_entry(_SMOKE_QUESTION, _SMOKE_POINTS, templated_follow_ups=True)
     t0 = time.perf_counter()
     try:
-        j = assess(make_judge(backend), entry, _SMOKE_ANSWER)
+        j = assess(make_judge(backend, models_dir=env.models_dir), entry, _SMOKE_ANSWER)
     except InterviewerError as exc:
         return CheckResult("judge smoke test", False, f"{backend}: {exc.message}", exc.hint)
     secs = time.perf_counter() - t0

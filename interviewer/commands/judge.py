@@ -162,7 +162,7 @@ def run_judge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     entry, answer = _read_request(args, env)
     from interviewer.judge.policy import assess
 
-    j = assess(_make_judge(args), entry, answer)
+    j = assess(_make_judge(args, env), entry, answer)
     if args.format == "json":
         env.out(json.dumps(judgement_json(j), ensure_ascii=False))
         return ExitStatus.OK
@@ -181,12 +181,12 @@ def run_judge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _make_judge(args: argparse.Namespace) -> Any:
+def _make_judge(args: argparse.Namespace, env: Environment) -> Any:
     """The judge the flags ask for, logging its LLM exchanges to --llm-log when given."""
     from interviewer.judge import make_judge
     from interviewer.judge.llm_log import NULL_SINK, JsonlSink
 
-    return make_judge(args.backend, args.model,
+    return make_judge(args.backend, args.model, models_dir=env.models_dir,
                       log=JsonlSink(args.llm_log) if args.llm_log else NULL_SINK)
 
 
@@ -203,7 +203,7 @@ def run_batch(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise UsageError("--batch reads one JSON request per line on stdin")
     from interviewer.judge.policy import assess
 
-    judge = _make_judge(args)
+    judge = _make_judge(args, env)
     failed = 0
     for n, line in enumerate(env.stdin, 1):
         if not line.strip():
@@ -227,7 +227,7 @@ def run_eval(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from interviewer.judge.dataset import load_devset, load_semeval
     from interviewer.judge.evaluate import feature_rows, fit_calibration, metrics, run
 
-    judge: Any = make_judge(args.backend, args.model)
+    judge: Any = make_judge(args.backend, args.model, models_dir=env.models_dir)
     calibration = None
     if args.dataset == "semeval":
         root = Path(args.semeval_dir) if args.semeval_dir else (

@@ -211,7 +211,7 @@ def cmd_rejudge(args: argparse.Namespace, env: Environment) -> ExitStatus:
     with store.lock(sid):  # a running session would overwrite the new verdicts
         rec = store.load(sid)
         bank = env.load_bank()
-        judge = make_judge(backend=args.backend, model=args.model,
+        judge = make_judge(backend=args.backend, model=args.model, models_dir=env.models_dir,
                            log=JsonlSink(store.folder(rec.id) / "llm_calls.jsonl"))
         env.err(f"judge: {judge.info.backend} ({judge.info.model})"
                 + (f" — {judge.info.note}" if judge.info.note else ""))

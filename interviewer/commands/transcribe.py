@@ -69,6 +69,9 @@ def cmd_transcribe(args: argparse.Namespace, env: Environment) -> ExitStatus:
     threads = args.threads or min(4, os.cpu_count() or 1)
     if threads < 1:
         raise UsageError("--threads must be at least 1")
+    from interviewer.runtime import set_engine_threads
+
+    set_engine_threads(threads)  # this command's one setting: torch's pool is process-wide
     transcriber = make_transcriber(args.engine, args.model, threads=threads,
                                    models_dir=env.models_dir, progress=env.err)
     results: list[dict[str, Any]] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, get_args
 
 from interviewer.errors import EngineUnavailable, UsageError
@@ -26,7 +27,8 @@ ENV_OPENAI_BASE_URL = "OPENAI_BASE_URL"  # as every OpenAI client reads it
 
 def make_judge(backend: str = "auto", model: str | None = None, *,
                host: str | None = None, timeout: float | None = None,
-               refine: bool = False, log: ExchangeSink = NULL_SINK) -> Judge:
+               refine: bool = False, log: ExchangeSink = NULL_SINK,
+               models_dir: Path | None = None) -> Judge:
     """Build a judge.
 
     - `verifier`: the trained rubric-point verifier (offline, ONNX).
@@ -42,21 +44,28 @@ def make_judge(backend: str = "auto", model: str | None = None, *,
     Server backends raise `EngineUnavailable`/`ModelNotInstalled` now if the server or model is
     missing, and fall back to the offline judge for any answer they fail on later. `log`
     receives every LLM exchange. `refine` (practice sessions): an offline LLM runs as the slow
-    half of a `RefiningJudge`, so the candidate never waits for it.
+    half of a `RefiningJudge`, so the candidate never waits for it. `models_dir`: where the
+    offline LLM's weights live (`Environment.models_dir`; default: `env.default_models_dir()`).
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown judge backend {backend!r}",
                          hint=f"use one of: {', '.join(BACKENDS)}")
+    if models_dir is None:
+        from interviewer.env import default_models_dir
+
+        models_dir = default_models_dir()
     if backend == "auto":
-        choice = choose_auto(model, host=host)
-        judge = _build(choice.backend, model, host=host, timeout=timeout, refine=refine, log=log)
+        choice = choose_auto(model, host=host, models_dir=models_dir)
+        judge = _build(choice.backend, model, host=host, timeout=timeout, refine=refine, log=log,
+                       models_dir=models_dir)
         judge.info.note = choice.reason
         return judge
-    return _build(backend, model, host=host, timeout=timeout, refine=refine, log=log)
+    return _build(backend, model, host=host, timeout=timeout, refine=refine, log=log,
+                  models_dir=models_dir)
 
 
 def _build(backend: str, model: str | None, *, host: str | None, timeout: float | None,
-           refine: bool, log: ExchangeSink) -> Judge:
+           refine: bool, log: ExchangeSink, models_dir: Path | None = None) -> Judge:
     if backend == "embedded":
         from interviewer.judge.embedded import EmbeddedJudge
 
@@ -66,11 +75,12 @@ def _build(backend: str, model: str | None, *, host: str | None, timeout: float 
 
         return VerifierJudge()
     if backend in ("llama-cpp", "fused"):
-        from interviewer.env import Environment
+        from interviewer.env import default_models_dir
         from interviewer.judge.fused import make_offline_llm_judge
 
-        return make_offline_llm_judge(Environment().models_dir, "fused" if backend == "fused"
-                                      else "llama-cpp", model_path=model, refine=refine, log=log)
+        return make_offline_llm_judge(models_dir or default_models_dir(),
+                                      "fused" if backend == "fused" else "llama-cpp",
+                                      model_path=model, refine=refine, log=log)
     if backend == "openai":
         from interviewer.judge.openai_backend import DEFAULT_TIMEOUT_S, OpenAIJudge
 
@@ -116,7 +126,8 @@ def offline_default() -> Judge:
                   log=NULL_SINK)
 
 
-def choose_auto(model: str | None = None, *, host: str | None = None) -> AutoChoice:
+def choose_auto(model: str | None = None, *, host: str | None = None,
+                models_dir: Path | None = None) -> AutoChoice:
     """Ollama (answers and has the model) → an OpenAI-compatible server (OPENAI_BASE_URL set and
     answering) → the offline default. Each probe is short, so a missing server costs seconds."""
     from interviewer.judge.ollama_backend import DEFAULT_MODEL, OllamaJudge
@@ -140,17 +151,17 @@ def choose_auto(model: str | None = None, *, host: str | None = None) -> AutoCho
             why.append(str(exc))
     offline = offline_backend()
     reason = f"using the offline {offline} judge: {'; '.join(why)}"
-    if _offline_llm_installed():
+    if _offline_llm_installed(models_dir):
         reason += ("; the offline LLM judge is installed but measured less accurate here: "
                    "--judge fused to have it review answers")
     return AutoChoice(offline, reason)
 
 
-def _offline_llm_installed() -> bool:
-    from interviewer.env import Environment
+def _offline_llm_installed(models_dir: Path | None) -> bool:
+    from interviewer.env import default_models_dir
     from interviewer.judge.llama_cpp_backend import available
 
-    return available(Environment().models_dir)
+    return available(models_dir or default_models_dir())
 
 
 __all__ = ["BACKENDS", "JUDGE_HELP", "AutoChoice", "Backend", "choose_auto", "make_judge",

