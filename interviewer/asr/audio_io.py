@@ -70,7 +70,8 @@ def _read_mono(f: object, start: int, count: int) -> np.ndarray:
         # libsndfile stops early on a truncated file: report it rather than return a short take.
         raise DataError(f"{f.name}: audio file is truncated ({start + block.shape[0]} of "  # type: ignore[attr-defined]
                         f"{f.frames} frames readable)")  # type: ignore[attr-defined]
-    return block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+    mono: np.ndarray = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+    return mono
 
 
 def _read_resampled(f: object, rate: int, n_in: int, block_seconds: float) -> np.ndarray:

@@ -50,7 +50,8 @@ def sounddevice() -> ModuleType:
         raise AudioDeviceError(
             f"PortAudio is not usable: {exc}", hint="install libportaudio2 (apt)"
         ) from exc
-    return sd
+    module: ModuleType = sd
+    return module
 
 
 def reinitialize() -> None:

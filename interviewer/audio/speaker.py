@@ -21,7 +21,7 @@ import io
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -98,11 +98,12 @@ def find_voice(spec: str, voices: list[VoiceInfo] | None = None) -> VoiceInfo:
     """Match `--voice`: exact id, exact name, then id suffix/language (e.g. "en-us")."""
     vs = voices if voices is not None else list_voices()
     low = spec.strip().lower()
-    for pred in (
+    preds: tuple[Callable[[VoiceInfo], bool], ...] = (
         lambda v: v.id.lower() == low,
         lambda v: v.name.lower() == low,
         lambda v: v.id.lower().rsplit("/", 1)[-1] == low or low in (x.lower() for x in v.languages),
-    ):
+    )
+    for pred in preds:
         hits = [v for v in vs if pred(v)]
         if hits:
             return hits[0]

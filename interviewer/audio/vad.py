@@ -19,7 +19,8 @@ FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 480
 
 def to_pcm16(audio: np.ndarray) -> bytes:
     """float32 [-1, 1] → little-endian int16 bytes (clipped)."""
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    pcm: np.ndarray = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    return pcm.tobytes()
 
 
 class Vad:

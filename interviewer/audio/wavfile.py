@@ -42,7 +42,8 @@ def _header(sample_rate: int, channels: int, data_bytes: int) -> bytes:
 
 def float_to_pcm16(audio: np.ndarray) -> np.ndarray:
     """float32 [-1, 1] → int16, clipped (the same scaling as `vad.to_pcm16`)."""
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    pcm: np.ndarray = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    return pcm
 
 
 class IncrementalWavWriter:
@@ -141,7 +142,7 @@ def repair_wav(path: Path | str) -> int:
         head = f.read(HEADER_BYTES)
         if len(head) < HEADER_BYTES or head[:4] != b"RIFF" or head[36:40] != b"data":
             raise ValueError(f"{p} is not a WAV written by the incremental writer")
-        channels, = struct.unpack("<H", head[22:24])
+        channels: int = struct.unpack("<H", head[22:24])[0]
         size = os.fstat(f.fileno()).st_size
         data_bytes = size - HEADER_BYTES
         data_bytes -= data_bytes % (2 * channels)

@@ -73,14 +73,14 @@ def cmd_devices(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.OK
     for kind in ("input", "output"):
         env.out(f"{kind.capitalize()} devices:")
-        listed = [d for d in report.devices if d.has(kind)]  # type: ignore[arg-type]
+        listed = [d for d in report.devices if d.has(kind)]
         for dev in listed:
             default = getattr(dev, f"is_default_{kind}")
             chans = dev.max_input_channels if kind == "input" else dev.max_output_channels
             env.out(f"  {'*' if default else ' '}{dev.index:>3}  {dev.name}  ({dev.hostapi}, "
                     f"{chans} ch, {dev.default_samplerate:g} Hz)")
         if not listed:
-            _ok, line = report.summary(kind)  # type: ignore[arg-type]
+            _ok, line = report.summary(kind)
             env.out(f"  {line}")
     if report.pulse is not None:
         where = f" ({report.pulse_server})" if report.pulse_server else ""
