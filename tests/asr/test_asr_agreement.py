@@ -92,7 +92,7 @@ class ScriptDecoder:
 def tone(seconds: float) -> np.ndarray:
     t = np.arange(int(seconds * SR)) / SR
     # A voiced-like signal webrtcvad calls speech: a 150 Hz buzz with harmonics.
-    sig = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 8))
+    sig = sum((np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 8)), np.zeros_like(t))
     return (0.2 * sig).astype(np.float32)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from interviewer.asr.segmenter import SegmenterConfig
 from interviewer.asr.streaming import StreamingTranscriber
-from interviewer.protocols import Segment, StreamingTranscription, Transcript
+from interviewer.protocols import Segment, Transcript
 from tests.audio.speech import espeak
 
 RATE = 16_000
@@ -28,7 +28,7 @@ class CountingTranscriber:
         return Transcript(text=text, duration_s=audio.shape[0] / RATE, engine="fake",
                           model="fake", segments=[Segment(start=0.0, end=1.0, text=text)])
 
-    def stream(self, *, prompt: str | None = None) -> StreamingTranscription:
+    def stream(self, *, prompt: str | None = None) -> StreamingTranscriber:
         return StreamingTranscriber(self, prompt=prompt)
 
 

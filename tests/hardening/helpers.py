@@ -53,7 +53,7 @@ class Env:
                               capture_output=True, text=True, timeout=timeout,
                               env=self.vars(**extra), cwd=self.base, preexec_fn=pre)
 
-    def live(self, *args: str, **kw: object) -> Live:
+    def live(self, *args: str, **kw: int | None) -> Live:
         """Start `interviewer ARGS` with stdin/stdout/stderr pipes (see `Live`)."""
         return Live([sys.executable, "-m", "interviewer", *args], env=self.vars(),
                     cwd=self.base, **kw)

@@ -15,7 +15,7 @@ import pytest
 from tests.hardening.helpers import FOLLOW, MAIN, PRACTICE, Env, Live, error_lines
 
 
-def _answer_main(henv: Env, **kw: object) -> Live:
+def _answer_main(henv: Env, **kw: int | None) -> Live:
     """A running session that has judged the main answer and asked its follow-up."""
     live = henv.live(*PRACTICE, "--out", str(henv.rec), **kw)
     live.wait_for("Question:")

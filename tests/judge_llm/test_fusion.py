@@ -11,6 +11,7 @@ import pytest
 
 from interviewer.judge.calibration import best_threshold, covered_threshold, fit_fusion, status_for
 from interviewer.judge.fused import FusedJudge, FusionCalibration, logit
+from interviewer.protocols import Status
 
 
 def test_logit_inverts_sigmoid_and_clips() -> None:
@@ -59,7 +60,7 @@ def test_one_status_rule_for_every_calibrated_judge() -> None:
 
 def test_covered_threshold_separates_covered_from_partial() -> None:
     scores = np.array([0.3, 0.5, 0.8, 0.9])
-    gold = ["missing", "partial", "covered", "covered"]
+    gold: list[Status] = ["missing", "partial", "covered", "covered"]
     assert covered_threshold(scores, gold, 0.4) == pytest.approx(0.65)
     assert covered_threshold(scores, ["missing", "covered", "covered", "covered"], 0.4) == 0.4
 
@@ -67,7 +68,7 @@ def test_covered_threshold_separates_covered_from_partial() -> None:
 def test_fit_zmean_uses_training_means_and_spreads() -> None:
     pe = [0.2, 0.4, 0.6, 0.9]
     pl = [0.1, 0.3, 0.8, 0.95]
-    gold = ["missing", "missing", "covered", "covered"]
+    gold: list[Status] = ["missing", "missing", "covered", "covered"]
     cal = fit_fusion(pe, pl, gold, "zmean", source="hand")
     le = np.array([logit(p) for p in pe])
     ll = np.array([logit(p) for p in pl])
@@ -81,7 +82,7 @@ def test_fit_logistic_separates_and_weights_the_informative_judge() -> None:
     gold_b = rng.random(200) < 0.5
     pl = np.where(gold_b, 0.9, 0.1) + rng.normal(0, 0.03, 200)  # informative
     pe = rng.uniform(0.2, 0.8, 200)  # noise
-    gold = ["covered" if g else "missing" for g in gold_b]
+    gold: list[Status] = ["covered" if g else "missing" for g in gold_b]
     cal = fit_fusion(list(pe), list(pl), gold, "logistic")
     assert cal.method == "logistic"
     assert abs(cal.params[1]) > 5 * abs(cal.params[0])
@@ -97,7 +98,7 @@ def test_veto_only_withdraws_credit_and_fits_the_llm_cut_off() -> None:
     # Training rows where the embeddings credit some wrong answers the LLM rejects.
     pe = [0.9] * 40 + [0.9] * 10 + [0.1] * 50
     pl = [0.8] * 40 + [0.1] * 10 + [0.9] * 50
-    gold = ["covered"] * 40 + ["missing"] * 10 + ["missing"] * 50
+    gold: list[Status] = ["covered" if i < 40 else "missing" for i in range(100)]
     fit = fit_fusion(pe, pl, gold, "veto")
     assert fit.method == "veto" and 0.1 < fit.params[0] <= 0.8
     preds = [fit.status(fit.score(a, b)) != "missing" for a, b in zip(pe, pl, strict=True)]
@@ -172,10 +173,11 @@ def test_make_offline_llm_judge_wiring(tmp_path) -> None:  # type: ignore[no-unt
     from interviewer.judge.refine import RefiningJudge
 
     j = make_offline_llm_judge(tmp_path, "fused", refine=True, load=False)
+    assert isinstance(j, RefiningJudge)
     try:
-        assert isinstance(j, RefiningJudge)
         assert isinstance(j.fast, EmbeddedJudge) and isinstance(j.slow, FusedJudge)
         assert j.fast is j.slow.embedded  # one embedding model, its span cache shared
+        assert isinstance(j.slow.llm, LlamaWorker)
         assert j.slow.llm.threads == 1  # background work leaves a core to recording and ASR
         assert j.info.backend == "embedded" and "fused" in (j.info.note or "")
     finally:
