@@ -9,15 +9,14 @@ by a session except `status_for` (numpy only, no model).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from interviewer.protocols import Status
-
-if TYPE_CHECKING:
-    from interviewer.judge.fused import FusionCalibration, Method
 
 Objective = Literal["f1", "macro_f1"]
 
@@ -27,6 +26,54 @@ def status_for(score: float, t_partial: float, t_covered: float) -> Status:
     if score >= t_covered:
         return "covered"
     return "partial" if score >= t_partial else "missing"
+
+
+# ----------------------------------------------------------------------------- fusion
+# The `fused` judge's combination of two probabilities (`judge/fused.py`), fitted below.
+Method = Literal["zmean", "logistic", "veto"]
+_EPS = 1e-4
+
+
+def logit(p: float) -> float:
+    """log(p / (1 - p)) with p clipped away from 0 and 1."""
+    p = min(1.0 - _EPS, max(_EPS, p))
+    return math.log(p / (1.0 - p))
+
+
+@dataclass(frozen=True)
+class FusionCalibration:
+    """How two probabilities become one score, and the score thresholds for partial/covered.
+
+    `zmean`: params = (mean_e, sd_e, mean_l, sd_l) of the logits; score = mean of the z-scores.
+    `logistic`: params = (w_e, w_l, bias); score = sigmoid(w_e*logit_e + w_l*logit_l + bias).
+    `veto`: params = (t_llm,); score = the embedded probability, or 0 when the LLM's P(yes) is
+    below t_llm — the LLM can only withdraw credit (a denied or misused keyword), never add it.
+    """
+
+    method: Method
+    params: tuple[float, ...]
+    t_partial: float
+    t_covered: float
+    source: str = ""
+
+    def score(self, p_embedded: float, p_llm: float) -> float:
+        if self.method == "veto":
+            return p_embedded if p_llm >= self.params[0] else 0.0
+        le, ll = logit(p_embedded), logit(p_llm)
+        if self.method == "zmean":
+            me, se, ml, sl = self.params
+            return ((le - me) / se + (ll - ml) / sl) / 2.0
+        we, wl, b = self.params
+        return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, we * le + wl * ll + b))))
+
+    def status(self, score: float) -> Status:
+        return status_for(score, self.t_partial, self.t_covered)
+
+    def confidence(self, score: float) -> float:
+        """The score as a 0..1 number for display (z-scores through a logistic)."""
+        if self.method in ("logistic", "veto"):
+            return score
+        return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, 1.7 * score))))
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -96,8 +143,6 @@ def fit_fusion(p_embedded: Sequence[float], p_llm: Sequence[float], gold: Sequen
                method: Method, source: str = "", objective: Objective = "f1",
                ) -> FusionCalibration:
     """Fit the `fused` judge on training rows: one (embedded prob, LLM prob, gold) per point."""
-    from interviewer.judge.fused import FusionCalibration, logit
-
     pe, pl = np.asarray(p_embedded, dtype=float), np.asarray(p_llm, dtype=float)
     y = np.array([g != "missing" for g in gold])
     if method == "veto":

@@ -21,64 +21,17 @@ sentence the LLM picks.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from interviewer.bank.models import BankEntry
-from interviewer.judge.calibration import status_for
+from interviewer.judge.calibration import FusionCalibration
 from interviewer.judge.embedded import EmbeddedJudge
 from interviewer.judge.llama_cpp_backend import LlamaCppJudge, PointScorer
 from interviewer.judge.llm_log import NULL_SINK, ExchangeSink
 from interviewer.protocols import Classification, Judge, JudgeInfo, RawVerdict, Status
-
-Method = Literal["zmean", "logistic", "veto"]
-_EPS = 1e-4
-
-
-def logit(p: float) -> float:
-    """log(p / (1 - p)) with p clipped away from 0 and 1."""
-    p = min(1.0 - _EPS, max(_EPS, p))
-    return math.log(p / (1.0 - p))
-
-
-@dataclass(frozen=True)
-class FusionCalibration:
-    """How two probabilities become one score, and the score thresholds for partial/covered.
-
-    `zmean`: params = (mean_e, sd_e, mean_l, sd_l) of the logits; score = mean of the z-scores.
-    `logistic`: params = (w_e, w_l, bias); score = sigmoid(w_e*logit_e + w_l*logit_l + bias).
-    `veto`: params = (t_llm,); score = the embedded probability, or 0 when the LLM's P(yes) is
-    below t_llm — the LLM can only withdraw credit (a denied or misused keyword), never add it.
-    """
-
-    method: Method
-    params: tuple[float, ...]
-    t_partial: float
-    t_covered: float
-    source: str = ""
-
-    def score(self, p_embedded: float, p_llm: float) -> float:
-        if self.method == "veto":
-            return p_embedded if p_llm >= self.params[0] else 0.0
-        le, ll = logit(p_embedded), logit(p_llm)
-        if self.method == "zmean":
-            me, se, ml, sl = self.params
-            return ((le - me) / se + (ll - ml) / sl) / 2.0
-        we, wl, b = self.params
-        return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, we * le + wl * ll + b))))
-
-    def status(self, score: float) -> Status:
-        return status_for(score, self.t_partial, self.t_covered)
-
-    def confidence(self, score: float) -> float:
-        """The score as a 0..1 number for display (z-scores through a logistic)."""
-        if self.method in ("logistic", "veto"):
-            return score
-        return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, 1.7 * score))))
-
 
 #: Fitted by benchmarks/judge_llm.py on the dev set's train questions only. `veto` was chosen
 #: by the held-out measurement: per-point F1 .853 (P .91, R .80) against .820 for `logistic`

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from interviewer.judge.calibration import best_threshold, covered_threshold, fit_fusion, status_for
-from interviewer.judge.fused import FusedJudge, FusionCalibration, logit
+from interviewer.judge.calibration import (
+    FusionCalibration,
+    best_threshold,
+    covered_threshold,
+    fit_fusion,
+    logit,
+    status_for,
+)
+from interviewer.judge.fused import FusedJudge
 from interviewer.protocols import Status
 
 
