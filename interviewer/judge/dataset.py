@@ -95,7 +95,7 @@ def load_devset(path: Path) -> list[Item]:
                         if pid not in gold:
                             raise DataError(
                                 f"{where}.answers[{ai}].{status}: unknown point {pid!r}")
-                        gold[pid] = status  # type: ignore[assignment]
+                        gold[pid] = status
                 items.append(Item(f"{q['id']}/{a['id']}", entry, " ".join(a["text"].split()),
                                   gold, split=a.get("split", q.get("split", "dev")),
                                   style=a.get("style", a["id"]), group=q["id"]))
