@@ -171,7 +171,8 @@ def test_kill_during_second_answer_then_resume(pulse: Any, answers: dict[str, Pa
     r = Session(root, ["--resume", sid], env)
     r.wait_recording(2)
     pulse.play_into_mic(answers["a3"])
-    r.wait_recording(3)  # its follow-up; let it time out as "no answer"
+    # This answer covers every point Q2's follow-ups target, so the exchange usually asks none
+    # (issue 16: never probe a covered point); one that is asked times out as "no answer".
     code, _, err = r.finish()
     assert code == 0, err
     d = r.data()
