@@ -320,12 +320,7 @@ def http_only(a: argparse.Namespace, dev: list[Item], sem_test: list[Item]) -> i
     print("dev: openai-http (llama.cpp server) …", file=sys.stderr, flush=True)
     sem = sample(sem_test, a.http_semeval_n) if a.http_semeval_n else []
     results["backends"]["openai-http"] = http_judge(emb, dev, sem, a.threads)
-    results["loadavg_end"] = os.getloadavg()
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    print(table(results))
-    print(f"\nJSON: {a.json}")
-    return 0
+    return finish(results, a)
 
 
 # ----------------------------------------------------------------------------- report
@@ -470,12 +465,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["backends"]["openai-http"] = http_judge(
             facts["embedded"], dev[:1] if a.quick else dev,
             sample(sem_test, a.http_semeval_n) if a.http_semeval_n else [], a.threads)
+    return finish(results, a)
+
+def finish(results: dict[str, Any], a: argparse.Namespace) -> int:
+    """Record the closing load, write the JSON, print the table (every mode ends here)."""
     results["loadavg_end"] = os.getloadavg()
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(table(results))
     print(f"\nJSON: {a.json}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
