@@ -56,6 +56,25 @@ def point_input(point: ExpectedPoint, *, with_description: bool = True) -> str:
     return text
 
 
+def encode_pair(point_ids: list[int], answer_ids: list[int],
+                answer_offsets: list[tuple[int, int]], cls: int, sep: int, *,
+                shift: int = 0) -> dict[str, Any]:
+    """The model's input for one (point, answer chunk) pair — the one format training and
+    judging share: `[CLS] point [SEP] answer [SEP]`, the point cut to 64 tokens and the answer to
+    what fits in MAX_LEN. Returns ids, token types, each token's character span in the answer
+    (shifted by `shift`; (0, 0) outside it) and the mask of answer tokens."""
+    p_ids = list(point_ids[:64])
+    a_ids = list(answer_ids[: MAX_LEN - len(p_ids) - 3])
+    head = len(p_ids) + 2
+    return {
+        "ids": [cls, *p_ids, sep, *a_ids, sep],
+        "types": [0] * head + [1] * (len(a_ids) + 1),
+        "offsets": [(0, 0)] * head + [(shift + s, shift + e)
+                                      for s, e in answer_offsets[: len(a_ids)]] + [(0, 0)],
+        "answer_mask": [0] * head + [1] * len(a_ids) + [0],
+    }
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A sentence-aligned slice of the answer, in character offsets."""
@@ -161,15 +180,8 @@ class VerifierJudge(JudgeBase):
 
     def _pair(self, point_enc: Any, answer: str, ch: Chunk) -> dict[str, Any]:
         a = self._tok.encode(answer[ch.start:ch.end], add_special_tokens=False)
-        cls, sep = self.config["cls_id"], self.config["sep_id"]
-        p_ids = point_enc.ids[:64]
-        a_ids = a.ids[: MAX_LEN - len(p_ids) - 3]
-        ids = [cls, *p_ids, sep, *a_ids, sep]
-        types = [0] * (len(p_ids) + 2) + [1] * (len(a_ids) + 1)
-        offsets = [(0, 0)] * (len(p_ids) + 2) + [(ch.start + s, ch.start + e)
-                                                 for s, e in a.offsets[: len(a_ids)]] + [(0, 0)]
-        mask = [0] * (len(p_ids) + 2) + [1] * len(a_ids) + [0]
-        return {"ids": ids, "types": types, "offsets": offsets, "answer_mask": mask}
+        return encode_pair(point_enc.ids, a.ids, a.offsets, self.config["cls_id"],
+                           self.config["sep_id"], shift=ch.start)
 
     def _run(self, encs: list[dict[str, Any]]) -> tuple[np.ndarray, list[np.ndarray]]:
         if not encs:
