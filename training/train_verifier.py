@@ -617,7 +617,8 @@ def semeval_heldout(out_dir: Path, held: list[Example], log) -> dict:
         s = judge.scores([ex.point], ex.answer)[0]
         st = decide(s.probs, judge.config["thresholds"])
         gold2.append(ex.meta["status"] == "covered")
-        pred2.append(st in ("covered", "partial"))
+        # SemEval's `correct` is a complete answer: a partial verdict is `incorrect`.
+        pred2.append(st == "covered")
         n3 += (st if st in ("covered", "contradicted") else "missing") == (
             ex.meta["status"] if ex.meta["status"] != "partial" else "covered")
     f_pos = _f1(pred2, gold2)
