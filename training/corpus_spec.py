@@ -4,8 +4,13 @@ The corpus (`training/data/corpus_part*.jsonl`) holds spoken-style answers to ba
 labelled point by point. Splits are by *question*, fixed here by a hash of the question id, so no
 answer to a test question ever reaches training or model selection.
 
-    python3 training/corpus_spec.py show PART      # the questions a part covers (for authors)
-    python3 training/corpus_spec.py check [FILE…]  # validate labels against the bank
+    python3 training/corpus_spec.py show PART        # the questions a part covers (for authors)
+    python3 training/corpus_spec.py show-extra PART  # the same for the extra train parts
+    python3 training/corpus_spec.py check [FILE…]    # validate labels against the bank
+
+Extra parts (`training/data/extra_part*.jsonl`) answer bank questions outside the 160 corpus
+questions whose hash puts them in `train`: more questions to learn from, never a dev or test
+question.
 """
 
 from __future__ import annotations
@@ -51,15 +56,25 @@ def corpus_questions() -> list[str]:
     return sorted(other + concept[: 160 - len(other)], key=lambda i: _h("part:" + i))
 
 
+EXTRA_PARTS = 3
+
+
+def extra_questions() -> list[str]:
+    """Bank questions outside the corpus whose split is `train` (they only ever train)."""
+    core = set(corpus_questions())
+    return sorted((e.id for e in load() if e.id not in core and split_of(e.id) == "train"),
+                  key=lambda i: _h("part:" + i))
+
+
 def part_of(question_id: str, ids: list[str]) -> int:
     return ids.index(question_id) % PARTS + 1
 
 
-def show(part: int) -> None:
+def show(part: int, *, extra: bool = False) -> None:
     bank = load()
-    ids = corpus_questions()
+    ids = extra_questions() if extra else corpus_questions()
     for qid in ids:
-        if part_of(qid, ids) != part:
+        if (ids.index(qid) % EXTRA_PARTS + 1 if extra else part_of(qid, ids)) != part:
             continue
         e = bank.get(qid)
         print(f"=== {qid}  (kind: {e.question.kind}, topic: {e.question.topic})")
@@ -74,7 +89,7 @@ def show(part: int) -> None:
 def check(files: list[Path]) -> int:
     """Print one line per problem; return the number of problems."""
     bank = load()
-    ids = set(corpus_questions())
+    ids = set(corpus_questions()) | set(extra_questions())
     problems, seen, n = 0, set(), 0
 
     def bad(where: str, msg: str) -> None:
@@ -95,7 +110,10 @@ def check(files: list[Path]) -> int:
             n += 1
             qid, text = rec.get("question_id"), rec.get("text", "")
             if qid not in ids:
-                bad(where, f"question_id {qid!r} is not a corpus question")
+                bad(where, f"question_id {qid!r} is not a corpus (or extra train) question")
+                continue
+            if f.name.startswith("extra") and split_of(qid) != "train":
+                bad(where, f"question_id {qid!r} is not a train question")
                 continue
             if rec.get("style") not in STYLES:
                 bad(where, f"style {rec.get('style')!r} not in {STYLES}")
@@ -122,8 +140,11 @@ def check(files: list[Path]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "show":
         show(int(sys.argv[2]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "show-extra":
+        show(int(sys.argv[2]), extra=True)
     elif len(sys.argv) >= 2 and sys.argv[1] == "check":
-        targets = [Path(a) for a in sys.argv[2:]] or sorted(DATA.glob("corpus_part*.jsonl"))
+        targets = [Path(a) for a in sys.argv[2:]] or sorted(
+            [*DATA.glob("corpus_part*.jsonl"), *DATA.glob("extra_part*.jsonl")])
         sys.exit(1 if check(targets) else 0)
     elif len(sys.argv) >= 2 and sys.argv[1] == "splits":
         from collections import Counter

@@ -4,7 +4,8 @@
     python3 training/train_verifier.py --quick         # a smoke run on a few hundred pairs
 
 Data (all in the repository or beside it, see training/README.md):
-  - the authored corpus `training/data/corpus_part*.jsonl`: spoken-style answers to bank
+  - the authored corpus `training/data/corpus_part*.jsonl` (and `extra_part*.jsonl`, answers to
+    further bank questions that are all train questions): spoken-style answers to bank
     questions, every rubric point labelled covered / partial / missing / contradicted with its
     evidence quote; split by *question* (`corpus_spec.split_of`): train questions train the model,
     dev questions choose the thresholds, test questions are used by `benchmarks/judge.py` only;
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "training"))
 
-from corpus_spec import DATA, corpus_questions, load, split_of  # noqa: E402
+from corpus_spec import DATA, corpus_questions, extra_questions, load, split_of  # noqa: E402
 
 from interviewer.judge.verifier import (  # noqa: E402
     MAX_LEN,
@@ -80,7 +81,7 @@ def _h(text: str) -> int:
 # ----------------------------------------------------------------------------- data
 def corpus_records() -> list[dict]:
     recs = []
-    for f in sorted(DATA.glob("corpus_part*.jsonl")):
+    for f in sorted([*DATA.glob("corpus_part*.jsonl"), *DATA.glob("extra_part*.jsonl")]):
         for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 recs.append(json.loads(line))
@@ -88,9 +89,10 @@ def corpus_records() -> list[dict]:
 
 
 def corpus_examples(split: str, tok, rng: random.Random) -> list[Example]:
-    """(point, answer chunk) pairs for the corpus answers of one split's questions."""
+    """(point, answer chunk) pairs for the corpus answers of one split's questions (the extra
+    parts' questions are all train questions)."""
     bank = load()
-    wanted = set(corpus_questions())
+    wanted = set(corpus_questions()) | set(extra_questions())
     out: list[Example] = []
     for rec in corpus_records():
         qid = rec["question_id"]
