@@ -160,6 +160,9 @@ class PracticeSession:
         """Ask the turn's question, take answers until the candidate moves on."""
         self.ui.say(intro)
         turn.asked = self.engines.speaker.speak(turn.text)
+        # The default Piper voice gives way to pyttsx3 if it cannot be loaded, which is known
+        # only once it first speaks: record the engine that really spoke.
+        self.record.engines["tts"] = self.engines.speaker.engine
         self.store.save(self.record)
         judgement: Judgement | None = None
         while True:

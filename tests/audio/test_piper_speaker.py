@@ -223,6 +223,27 @@ def test_practice_records_the_engine_it_spoke_with(pulse: Any, voice_home: Path,
         assert loud_span(cap.audio) > 1.0
 
 
+def test_a_session_whose_voice_falls_back_records_pyttsx3(pulse: Any, voice_home: Path,
+                                                          tmp_path: Path) -> None:
+    """The default voice is installed but damaged: the session is asked in pyttsx3's voice and
+    its record says pyttsx3 spoke, not the Piper it chose at start."""
+    home = tmp_path / "home"
+    (home / "models" / "voices").mkdir(parents=True)
+    good = ps.find_voice(voice_home / "models")
+    (home / "models" / "voices" / good.config.name).write_bytes(good.config.read_bytes())
+    (home / "models" / "voices" / good.model.name).write_bytes(b"not an onnx model")
+    env = dict(pulse.env, INTERVIEWER_HOME=str(home))
+    env.pop("INTERVIEWER_RECORDINGS", None)
+    out = tmp_path / "sessions"
+    with pulse.capture_speaker() as cap:
+        res = cli("practice", "--text", "--question", "bias-variance-tradeoff",
+                  "--max-follow-ups", "0", "--judge", "embedded", "--out", str(out), env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    record = json.loads(next(out.glob("*/session.json")).read_text())
+    assert record["engines"]["tts"] == "pyttsx3"
+    assert loud_span(cap.audio) > 1.0  # the question was heard all the same
+
+
 def test_streamed_pieces_play_in_order_with_gaps_counted(pulse: Any) -> None:
     """play_pieces: a piece produced late leaves a silent gap that is reported; an error in a
     later piece is raised after the earlier ones played, one in the first before any sound."""
