@@ -1,25 +1,39 @@
-"""The question voice: Piper (neural, the default) against pyttsx3/espeak-ng.
+"""The question voice: Piper (neural, the default) with and without its pronunciation lexicon,
+against pyttsx3/espeak-ng.
 
-    python benchmarks/tts.py            # 10 bank questions, 3 session runs per engine
-    python benchmarks/tts.py --quick    # CI: 3 questions, 1 session run with Piper
+    python benchmarks/tts.py            # 30 held-out + 15 dev questions, 3 session runs/engine
+    python benchmarks/tts.py --quick    # CI: 3 held-out questions, Piper only, 1 session run
+    python benchmarks/tts.py --wer-only --heldout 0 --dev 40   # lexicon work: dev questions only
+
+Questions: bank ids are split by a hash (`split_of`) into "dev" (~40 %: the only questions
+whose transcripts may be read while the lexicon, `interviewer/audio/lexicon.py`, is edited) and
+"held-out" (never looked at while writing it); the headline is the held-out WER. The lexicon's
+entries come from the whole bank's vocabulary, so held-out questions' terms are covered too:
+what the held-out set measures is how well the chosen pronunciations are understood, not
+coverage of words never seen. Each split is a seeded sample of its sorted ids.
 
 Measured on a private PulseAudio daemon (the tests' virtual speaker):
 - intelligibility: `interviewer say --tts ENGINE QUESTION` (a subprocess, as a user runs it), the
   virtual speaker's monitor recorded, transcribed by the product's openai-whisper tiny.en with
-  no prompt; WER against the question text (normalised as in the ASR benchmark);
+  no prompt; WER against the question text (normalised as in the ASR benchmark); per voice and
+  split: mean (the figure the target is about), median and p90 of the per-question WER. Voices:
+  `piper` (the default, with the lexicon), `piper-nolex` (INTERVIEWER_TTS_LEXICON=off: the
+  same voice as espeak-ng's phonemes guess), `pyttsx3` (espeak-ng), interleaved per question;
 - first sample: `speak()` called on a warm speaker → the first sample handed to the device
   (`SpeechResult.started_at`), i.e. phonemes + the first sentence's synthesis + stream opening;
 - a session: `interviewer practice` one question + a spoken answer (benchmarks/startup.py's
   run), launch → first question audible and the process's peak RSS, per engine. The pyttsx3 run
   uses a home folder without the voice (the fallback a user without it gets).
-- phonemes: libespeak-ng through ctypes (what the voice uses) against the espeak-ng CLI.
+- phonemes: libespeak-ng through ctypes (what the voice uses, with the lexicon) against the
+  espeak-ng CLI.
 
-Prints a Markdown table, writes JSON to benchmarks/results/tts.json (with the load average).
+Prints Markdown tables, writes JSON to benchmarks/results/tts.json (with the load average).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -39,31 +53,48 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "asr"))
 
 ENGINES = ("piper", "pyttsx3")
+#: Voices whose WER is measured: name → (`--tts` engine, extra environment).
+VOICES: dict[str, tuple[str, dict[str, str]]] = {
+    "piper": ("piper", {}),
+    "piper-nolex": ("piper", {"INTERVIEWER_TTS_LEXICON": "off"}),
+    "pyttsx3": ("pyttsx3", {}),
+}
+SPLITS = ("heldout", "dev")
+DEV_SHARE = 40  # per cent of bank ids in the lexicon's development split
 
 
-def pick_questions(n: int, seed: int = 18) -> list[str]:
-    """`n` bank questions, the same ones on every run (seeded sample of sorted ids)."""
+def split_of(question_id: str) -> str:
+    """"dev" or "heldout": a stable hash of the id (salted: independent of other splits)."""
+    digest = hashlib.sha256(f"tts-lexicon:{question_id}".encode()).hexdigest()
+    return "dev" if int(digest[:8], 16) % 100 < DEV_SHARE else "heldout"
+
+
+def pick_questions(n: int, split: str, seed: int = 18) -> list[str]:
+    """`n` bank questions of `split`, the same ones on every run (seeded sample of sorted ids)."""
     from interviewer.env import Environment
 
     bank = Environment(project_root=ROOT).load_bank()
-    entries = sorted(bank, key=lambda e: e.id)
-    return [e.question.text for e in random.Random(seed).sample(entries, n)]
+    entries = sorted((e for e in bank if split_of(e.id) == split), key=lambda e: e.id)
+    return [e.question.text for e in random.Random(seed).sample(entries, min(n, len(entries)))]
 
 
-def heard_via_say(pulse: Any, engine: str, text: str) -> tuple[np.ndarray, dict[str, Any]]:
+def heard_via_say(pulse: Any, voice: str, text: str) -> tuple[np.ndarray, dict[str, Any]]:
     """Run `interviewer say`; return what the virtual speaker heard and the SpeechResult."""
+    engine, extra = VOICES[voice]
     with pulse.capture_speaker() as cap:
         proc = subprocess.run([sys.executable, "-m", "interviewer", "say", "--tts", engine,
-                               "--json", text], env=pulse.env, capture_output=True, text=True,
-                              timeout=120, check=False)
+                               "--json", text], env={**pulse.env, **extra},
+                              capture_output=True, text=True, timeout=120, check=False)
         time.sleep(0.3)
     if proc.returncode != 0:
         raise RuntimeError(f"say --tts {engine} failed: {proc.stderr.strip()}")
     return cap.audio, json.loads(proc.stdout)
 
 
-def intelligibility(pulse: Any, questions: list[str]) -> list[dict[str, Any]]:
-    """WER of each engine's spoken questions as transcribed by openai-whisper tiny.en."""
+def intelligibility(pulse: Any, questions: dict[str, list[str]],
+                    voices: list[str]) -> list[dict[str, Any]]:
+    """WER of each voice's spoken questions as transcribed by openai-whisper tiny.en; the
+    voices take turns on each question, so drifting load hits them alike."""
     from asr_data import wer
 
     from interviewer.asr import make_transcriber
@@ -74,22 +105,43 @@ def intelligibility(pulse: Any, questions: list[str]) -> list[dict[str, Any]]:
     tr = make_transcriber("openai-whisper", "tiny.en", threads=1,
                           models_dir=Environment().models_dir)
     rows = []
-    for engine in ENGINES:
-        for q in questions:
-            audio, said = heard_via_say(pulse, engine, q)
-            text = tr.transcribe(audio).text
-            rows.append({"engine": engine, "question": q, "heard": text, "wer": wer(q, text),
-                         "duration_s": said["duration_s"]})
-            print(f"{engine}: {rows[-1]['wer']:.2f}  {text}", file=sys.stderr)
+    for split, texts in questions.items():
+        for q in texts:
+            for voice in voices:
+                audio, said = heard_via_say(pulse, voice, q)
+                text = tr.transcribe(audio).text
+                rows.append({"voice": voice, "split": split, "question": q, "heard": text,
+                             "wer": wer(q, text), "duration_s": said["duration_s"],
+                             "loadavg_1min": os.getloadavg()[0]})
+                print(f"{split} {voice}: {rows[-1]['wer']:.2f}  {text}", file=sys.stderr)
     return rows
 
 
-def first_sample(questions: list[str]) -> list[dict[str, Any]]:
+def _p90(values: list[float]) -> float:
+    """The 90th percentile (linear interpolation between order statistics)."""
+    return float(np.percentile(values, 90)) if values else float("nan")
+
+
+def summarise_wer(wers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per voice and split: questions, mean / median / p90 WER, questions with no error."""
+    out = []
+    for split in SPLITS:
+        for voice in VOICES:
+            w = [r["wer"] for r in wers if r["voice"] == voice and r["split"] == split]
+            if not w:
+                continue
+            out.append({"voice": voice, "split": split, "questions": len(w),
+                        "wer_mean": statistics.fmean(w), "wer_median": statistics.median(w),
+                        "wer_p90": _p90(w), "perfect": sum(1 for x in w if x == 0.0)})
+    return out
+
+
+def first_sample(questions: list[str], engines: list[str]) -> list[dict[str, Any]]:
     """speak() → first sample handed to the device, on a warm speaker of each engine."""
     from interviewer.factory import make_speaker
 
     rows = []
-    for engine in ENGINES:
+    for engine in engines:
         speaker = make_speaker(no_tts=False, tts=engine)
         speaker.speak("Ready.")  # load and warm the engine: a session's first question has
         # its own measurement (launch → audible)
@@ -169,24 +221,21 @@ def phonemizers(questions: list[str]) -> dict[str, float]:
             "cli_ms_p50": 1000 * statistics.median(cli)}
 
 
-def summarise(wers: list[dict[str, Any]], firsts: list[dict[str, Any]],
-              runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarise(firsts: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per engine: first sample p50/max, launch → audible p50, peak RSS."""
     out = []
     for engine in ENGINES:
-        w = [r for r in wers if r["engine"] == engine]
         f = [r["first_sample_s"] for r in firsts if r["engine"] == engine]
         s = [r for r in runs if r["engine"] == engine]
-        row: dict[str, Any] = {
-            "engine": engine, "questions": len(w),
-            "wer_mean": statistics.fmean(r["wer"] for r in w) if w else None,
+        out.append({
+            "engine": engine,
             "first_sample_p50_s": statistics.median(f) if f else None,
             "first_sample_max_s": max(f) if f else None,
             "session_runs": len(s),
             "launch_to_audible_p50_s": statistics.median(
                 r["launch_to_audible_s"] for r in s) if s else None,
             "peak_rss_max_mb": max(r["peak_rss_mb"] for r in s) if s else None,
-        }
-        out.append(row)
+        })
     return out
 
 
@@ -194,56 +243,82 @@ def _fmt(v: float | None, spec: str, unit: str = "") -> str:
     return "–" if v is None else f"{v:{spec}}{unit}"
 
 
-def print_table(summary: list[dict[str, Any]], phon: dict[str, float],
-                load: tuple[float, float]) -> None:
-    print("| voice | WER (openai-whisper tiny.en) | speak → first sample p50 (max) | "
-          "launch → first question audible p50 | peak RSS, spoken turn |")
-    print("|---|---|---|---|---|")
+def print_tables(wer_rows: list[dict[str, Any]], summary: list[dict[str, Any]],
+                 phon: dict[str, float], load: tuple[float, float]) -> None:
+    """The WER table (per voice and split), then the timing table (per engine)."""
+    print("| questions | voice | n | WER mean | median | p90 | no error |")
+    print("|---|---|---|---|---|---|---|")
+    for r in wer_rows:
+        print(f"| {r['split']} | {r['voice']} | {r['questions']} | {r['wer_mean']:.3f} | "
+              f"{r['wer_median']:.3f} | {r['wer_p90']:.3f} | {r['perfect']} |")
+    print("\n| engine | speak → first sample p50 (max) | launch → first question audible p50 "
+          "| peak RSS, spoken turn |")
+    print("|---|---|---|---|")
     for s in summary:
-        print(f"| {s['engine']} | {_fmt(s['wer_mean'], '.3f')} ({s['questions']} questions) | "
-              f"{_fmt(s['first_sample_p50_s'], '.2f', ' s')} "
+        print(f"| {s['engine']} | {_fmt(s['first_sample_p50_s'], '.2f', ' s')} "
               f"({_fmt(s['first_sample_max_s'], '.2f', ' s')}) | "
               f"{_fmt(s['launch_to_audible_p50_s'], '.2f', ' s')} | "
               f"{_fmt(s['peak_rss_max_mb'], '.0f', ' MB')} |")
-    print(f"\nphonemes per question: libespeak-ng/ctypes {phon['ctypes_ms_p50']:.1f} ms, "
-          f"espeak-ng CLI {phon['cli_ms_p50']:.1f} ms (p50); load average {load[0]:.2f} → "
-          f"{load[1]:.2f}")
+    if phon:
+        print(f"\nphonemes per question: libespeak-ng/ctypes {phon['ctypes_ms_p50']:.1f} ms, "
+              f"espeak-ng CLI {phon['cli_ms_p50']:.1f} ms (p50)")
+    print(f"load average {load[0]:.2f} → {load[1]:.2f}")
+
+
+def _args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="CI: 3 held-out questions, Piper only")
+    ap.add_argument("--heldout", type=int, default=30, help="held-out questions")
+    ap.add_argument("--dev", type=int, default=15, help="lexicon development questions")
+    ap.add_argument("--voices", nargs="+", default=list(VOICES), choices=list(VOICES))
+    ap.add_argument("--repeats", type=int, default=3, help="session runs per engine")
+    ap.add_argument("--wer-only", action="store_true",
+                    help="skip the first-sample, phoneme and session measurements")
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/tts.json")
+    args = ap.parse_args()
+    if args.quick:
+        args.heldout, args.dev, args.repeats, args.voices = 3, 0, 1, ["piper"]
+        args.json = Path(tempfile.mkdtemp()) / "tts.json"
+    return args
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--questions", type=int, default=10)
-    ap.add_argument("--repeats", type=int, default=3, help="session runs per engine")
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/tts.json")
-    args = ap.parse_args()
-    engines = list(ENGINES)
-    if args.quick:
-        args.questions, args.repeats, engines = 3, 1, ["piper"]
-        args.json = Path(tempfile.mkdtemp()) / "tts.json"
+    args = _args()
     from tests.conftest import PulseHarness
 
+    t0 = time.time()
     load_before = os.getloadavg()[0]
-    questions = pick_questions(args.questions)
+    questions = {split: pick_questions(n, split)
+                 for split, n in (("heldout", args.heldout), ("dev", args.dev)) if n > 0}
+    timed = questions.get("heldout") or questions.get("dev") or []
+    engines = sorted({VOICES[v][0] for v in args.voices}, key=ENGINES.index)
     work = Path(tempfile.mkdtemp(prefix="tts-bench-"))
     pulse = PulseHarness(Path(tempfile.mkdtemp(prefix="tts-pulse-")))
     pulse.start()
     os.environ["PULSE_SERVER"] = pulse.server
+    phon: dict[str, float] = {}
+    firsts: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     try:
-        phon = phonemizers(questions)
-        firsts = first_sample(questions)
-        wers = intelligibility(pulse, questions)
-        runs = sessions(pulse, engines, args.repeats, work)
+        if not args.wer_only:
+            phon = phonemizers(timed[:10])
+            firsts = first_sample(timed[:10], engines)
+        wers = intelligibility(pulse, questions, args.voices)
+        if not args.wer_only:
+            runs = sessions(pulse, engines, args.repeats, work)
     finally:
         pulse.stop()
     load = (load_before, os.getloadavg()[0])
-    summary = summarise(wers, firsts, runs)
+    wer_rows = summarise_wer(wers)
+    summary = summarise(firsts, runs)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "loadavg_1min": load,
-        "cpus": os.cpu_count(), "summary": summary, "phonemes": phon, "wer": wers,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg_1min": load, "cpus": os.cpu_count(), "dev_share_pct": DEV_SHARE,
+        "wer_summary": wer_rows, "summary": summary, "phonemes": phon, "wer": wers,
         "first_sample": firsts, "sessions": runs}, indent=2))
-    print_table(summary, phon, load)
+    print_tables(wer_rows, summary, phon, load)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ libespeak-ng is the same library pyttsx3 drives in this process, so its calls sh
 `speaker._LOCK`, and it is initialised once, through pyttsx3 (a second initialisation hangs
 pyttsx3's next engine).
 
+Technical terms are respelled or spelled letter by letter before phonemes are made
+(`interviewer.audio.lexicon`: "GloVe" → "glove", "AUC" → A-U-C); the text shown is unchanged.
+`INTERVIEWER_TTS_LEXICON=off` turns that off (the benchmark's baseline).
+
 onnxruntime writes telemetry/device files under the home directory on import unless
 ORT_DISABLE_TELEMETRY=1: set before the import. One intra-op thread: the other core records and
 transcribes.
@@ -34,6 +38,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from interviewer.audio import lexicon
 from interviewer.audio.speaker import _LOCK, PlayingSpeaker, Rendering, VoiceInfo
 from interviewer.errors import DataError, EngineUnavailable, ModelNotInstalled, UsageError
 
@@ -54,6 +59,8 @@ _CLAUSE_END = ",;:"
 # Abbreviations whose period does not end a sentence.
 _ABBREVIATIONS = {"e.g.", "i.e.", "vs.", "etc.", "cf.", "approx.", "dr.", "mr.", "mrs.", "ms.",
                   "prof.", "fig.", "eq.", "no.", "al."}
+#: Set to "off" (or "0") to phonemise technical terms as espeak-ng guesses them.
+LEXICON_ENV = "INTERVIEWER_TTS_LEXICON"
 _SPLIT = re.compile(r"(?<=[.?!,;:])[\"')\]”’]*\s+")
 _LANG_FLAG = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)?\)")
 
@@ -236,11 +243,62 @@ def _pyttsx3_initialised() -> bool:
     return bool(getattr(getattr(driver, "EspeakDriver", None), "_moduleInitialized", False))
 
 
-def sentence_phonemes(espeak: Espeak, clauses: list[str]) -> str:
+def lexicon_enabled() -> bool:
+    """Whether technical terms go through the lexicon ($INTERVIEWER_TTS_LEXICON, default on)."""
+    return os.environ.get(LEXICON_ENV, "on").strip().lower() not in ("off", "0", "no", "false")
+
+
+#: Plural "s" after a spelled term: "s" after F ("ɛf"), "ɪz" after a sibilant letter name.
+_PLURAL_IPA = {"F": "s", "S": "ɪz", "X": "ɪz", "H": "ɪz"}
+
+
+def clause_phonemes(espeak: Espeak, clause: str, *, use_lexicon: bool = True) -> str:
+    """IPA for one clause; with the lexicon, respelled terms and spelled acronyms.
+
+    A spelled term is phonemised on its own, written "A.U.C.": espeak-ng reads that as one
+    abbreviation in any surroundings (in a sentence, "AUC or ROC" comes out "awk or rock").
+    """
+    if not use_lexicon:
+        return espeak.phonemes(clause)
+    segs = lexicon.segments(clause)
+    parts = []
+    for i, seg in enumerate(segs):
+        if isinstance(seg, str):
+            following = segs[i + 1] if i + 1 < len(segs) else None
+            assert not isinstance(following, str)  # text segments never touch
+            ipa = _text_phonemes(espeak, seg, following)
+        else:
+            ipa = _spelled_phonemes(espeak, seg.letters)
+            if seg.plural:
+                ipa += _PLURAL_IPA.get(seg.letters[-1], "z")
+        if ipa:
+            parts.append(ipa)
+    return " ".join(parts)
+
+
+def _spelled_phonemes(espeak: Espeak, letters: str) -> str:
+    return espeak.phonemes(lexicon.spell(letters))
+
+
+def _text_phonemes(espeak: Espeak, text: str, following: lexicon.Spelled | None) -> str:
+    """IPA of the text before a spelled term, phonemised with the term after it and the
+    term's own phonemes cut off: alone, "a" is the letter "ˈeɪ" and "the" is "ðə"; before
+    "A.U.C." they are "ɐ" and "ðɪ"."""
+    if not text.strip():  # "+" is said "plus", so only blank text is skipped
+        return ""
+    if following is not None:
+        term = _spelled_phonemes(espeak, following.letters)
+        both = espeak.phonemes(f"{text.rstrip()} {lexicon.spell(following.letters)}")
+        if both.endswith(term) and len(both) > len(term):
+            return both[:-len(term)].rstrip()
+    return espeak.phonemes(text)
+
+
+def sentence_phonemes(espeak: Espeak, clauses: list[str], *, use_lexicon: bool = True) -> str:
     """A sentence's phonemes with its punctuation, as piper-phonemize builds them."""
     out: list[str] = []
     for clause in clauses:
-        ipa = espeak.phonemes(clause)
+        ipa = clause_phonemes(espeak, clause, use_lexicon=use_lexicon)
         mark = clause.rstrip("\"')]”’")[-1:]
         if mark in _SENTENCE_END:
             out.append(ipa + mark)
@@ -304,7 +362,9 @@ class PiperVoice:
 
     def sentences(self, text: str) -> list[str]:
         """The phoneme string of each sentence of `text`."""
-        return [sentence_phonemes(self.espeak, clauses) for clauses in speakable_chunks(text)]
+        use_lexicon = lexicon_enabled()
+        return [sentence_phonemes(self.espeak, clauses, use_lexicon=use_lexicon)
+                for clauses in speakable_chunks(text)]
 
     def synthesize_sentence(self, phonemes: str, length_scale: float) -> np.ndarray:
         """float32 mono audio for one sentence's phonemes, as the model produces it."""
