@@ -65,14 +65,25 @@ RESPELLED: dict[str, str] = {
     "FLOPs": "flops", "FLOPS": "flops", "RoIAlign": "RoI align", "RoIPool": "RoI pool",
     # Activations: "ReLU" is otherwise spelled "R E L U"; said "ray-loo" by most speakers.
     "ReLU": "ray-loo", "PReLU": "P ray-loo", "SiLU": "sigh-loo", "SwiGLU": "swig-loo",
-    "tanh": "tanch", "Tanh": "Tanch",
+    "tanh": "tanch",
     # Acronyms said as words ("gan", not "G A N").
     "GAN": "gan", "WGAN": "W gan", "RAG": "rag", "RAM": "ram", "VRAM": "V ram", "GIL": "gill",
     "AMP": "amp", "NCCL": "nickel", "ONNX": "onyx", "CAM": "cam", "GIN": "gin",
     # Read as words already, but the plural or possessive "s" is lost ("BERT's" → "BERT").
     "BERT": "Bert", "SBERT": "S-Bert", "REST": "rest", "ELECTRA": "electra", "BLEU": "bleu",
     "METEOR": "meteor", "YOLOX": "YOLO X", "INT4": "int four", "INT8": "int eight",
+    "SimCLR": "Sim CLR",
+    # Lower-case words espeak-ng stresses or sounds wrongly (found among the bank's words that
+    # Whisper's tokenizer does not know as one token): "stochastic" → "sto-CHAS-tic",
+    # "contrastive" → "CON-trastive", "sinusoidal" → "sin-OO-soidal", "iterable" → "EYE-terable".
+    "stochastic": "stowkastic", "contrastive": "kuntrastive", "sinusoidal": "sinus-oidal",
+    "sinusoids": "sinus-oids", "equivariant": "equi-variant", "equivariance": "equi-variance",
+    "iterable": "itterable", "backtest": "back-test", "groupby": "group-by",
+    "safetensors": "safe-tensors",
 }
+# A lower-case entry also applies at the start of a sentence ("Stochastic ...").
+RESPELLED.update({k.capitalize(): v.capitalize() for k, v in list(RESPELLED.items())
+                  if k.islower()})
 
 #: Mixed-case written forms spelled letter by letter (espeak says "IoU" as "ee-oh-you").
 SPELLED_MIXED: dict[str, str] = {

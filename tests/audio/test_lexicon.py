@@ -43,6 +43,9 @@ SAID = [
     ("a learning rate of 1e-4", "a learning rate of 1 e minus 4"),
     ("YOLOv8 or YOLOX", "YOLO v8 or YOLO X"),
     ("INT8 weights in VRAM", "int eight weights in V ram"),
+    ("Stochastic rounding, stochastic depth and contrastive loss",
+     "Stowkastic rounding, stowkastic depth and kuntrastive loss"),
+    ("SimCLR", "Sim C.L.R."),
 ]
 
 # Written forms said right by espeak-ng as they are, or ordinary words: never changed.
