@@ -384,7 +384,8 @@ def export(model, out_dir: Path, log) -> None:
 
 
 # ----------------------------------------------------------------------------- thresholds
-def fit_thresholds(out_dir: Path, split: str, log) -> tuple[dict[str, float], dict]:
+def fit_thresholds(out_dir: Path, split: str, log,
+                   max_zero_credit: float = MAX_ZERO_CREDIT) -> tuple[dict[str, float], dict]:
     """Thresholds chosen on the corpus answers of `split` questions with the exported model,
     through the product's own code path (`VerifierJudge.scores`)."""
     from interviewer.judge.verifier import VerifierJudge
@@ -402,9 +403,9 @@ def fit_thresholds(out_dir: Path, split: str, log) -> tuple[dict[str, float], di
                         strict=True):
             rows.append((float(s.probs[0]), float(s.probs[1]), rec["labels"][p.id]["status"],
                          rec.get("style", "")))
-    # The best credit F1 among thresholds that credit at most MAX_ZERO_CREDIT of the points of
+    # The best credit F1 among thresholds that credit at most max_zero_credit of the points of
     # answers that deserve nothing by style: praise for a wrong answer teaches the wrong answer.
-    ok = [t for t in np.arange(0.2, 0.91, 0.02) if zero_credit_at(rows, t) <= MAX_ZERO_CREDIT]
+    ok = [t for t in np.arange(0.2, 0.91, 0.02) if zero_credit_at(rows, t) <= max_zero_credit]
     best = max(((f1_at(rows, t), t) for t in ok or [0.5]), key=lambda x: x[0])
     t_cov = round(float(best[1]), 2)
     con = max(((_f1([r[1] >= t and r[1] > r[0] for r in rows],
@@ -450,6 +451,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--quick", action="store_true", help="smoke run on a few hundred pairs")
+    ap.add_argument("--max-zero-credit", type=float, default=MAX_ZERO_CREDIT,
+                    help="thresholds credit at most this share of the points of dev answers "
+                         "that deserve nothing by style")
     ap.add_argument("--refit", action="store_true",
                     help="keep the exported model in --out; choose thresholds and write the card")
     args = ap.parse_args()
@@ -485,7 +489,9 @@ def main() -> int:
     else:
         cfg = train_and_export(args, tok, rng, base, sem_train, log)
         cfg["train_seconds"] = round(time.time() - t0)
-    cfg["thresholds"], cfg["dev_metrics"] = fit_thresholds(args.out, "dev", log)
+    cfg["thresholds"], cfg["dev_metrics"] = fit_thresholds(args.out, "dev", log,
+                                                           args.max_zero_credit)
+    cfg["max_zero_credit"] = args.max_zero_credit
     cfg["semeval_heldout"] = semeval_heldout(args.out, sem_held, log)
     cfg["sha256"] = hashlib.sha256((args.out / "model.int8.onnx").read_bytes()).hexdigest()
     (args.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
@@ -586,7 +592,8 @@ per-token evidence score. It is the offline default judge of `interviewer`
 SemEval-2013 held-out training answers: 2-way macro-F1 {sem_f1}, 3-way accuracy {sem_acc}
 ({sem_n} answers). Test-question figures: README "Judging" (`benchmarks/judge.py`).
 
-Thresholds: {thresholds}.
+Thresholds: {thresholds} — on the dev questions, the best credit F1 among those crediting at
+most {max_zero:.0%} of the points of answers that deserve nothing by style.
 
 ## Files and licence
 - `model.int8.onnx` sha256 `{sha}`
@@ -607,7 +614,7 @@ def write_card(out_dir: Path, cfg: dict) -> None:
         tr_n=tr["point_judgements"], tr_f1=tr["credit_f1"],
         dv_n=dv["point_judgements"], dv_f1=dv["credit_f1"], sem_f1=sem["macro_f1_2way"],
         sem_acc=sem["accuracy_3way"], sem_n=sem["answers"], thresholds=cfg["thresholds"],
-        sha=cfg["sha256"]))
+        sha=cfg["sha256"], max_zero=cfg.get("max_zero_credit", MAX_ZERO_CREDIT)))
 
 
 def semeval_heldout(out_dir: Path, held: list[Example], log) -> dict:
