@@ -45,14 +45,14 @@ SPELLED = frozenset("""
     PII PPO PPV PQ PR PSD PSI PTQ PV QA QAT QK QKV QPS RDP RFC RGB RL RLHF RMS RMSE RNG RNN ROC
     RPN SFT SGC SGD SGDR SLA SM SQL SRM SS SSD SSE STE STS SVD SVM TB TCN TF TN TP TPE TPR TTA
     TTFT TTUR UI UNK UTM VAD VAE VJP VOC VPC XML
-    BFGS GCM ID IID IO KPI NT SNE SSM WL
+    BFGS DDIM GCM ID IID IO KPI NT SNE SSM WL
 """.split())
 
 #: All-capitals tokens of the bank left to espeak-ng, which reads them as words as they are
 #: said ("CUDA", "JSON", "SHAP", "ROUGE") or spells them as it should ("DBSCAN" → "DB scan").
 #: Listed so that a new acronym in the bank is a decision (`tests/audio/test_lexicon.py`).
 LEFT_TO_ESPEAK = frozenset("""
-    ASHA BART BLAS BLOCK BYOL CBOW CLIP COCO COMET CONFIG CUBLAS CUDA CVAT DBSCAN DDIM DETR DINO
+    ASHA BART BLAS BLOCK BYOL CBOW CLIP COCO COMET CONFIG CUBLAS CUDA CVAT DBSCAN DETR DINO
     ELBO FAISS FCOS FLAN GELU GEMM HIPAA JPEG JSON LADIES LAMB LARS LIME MAPE MASK METIS MIPS
     NVIDIA PACS PEFT ROUGE SHAP SIGN SIMD SIZE SMOTE SNIP SRAM UMAP YOLO
 """.split())
@@ -79,7 +79,8 @@ RESPELLED: dict[str, str] = {
     "stochastic": "stowkastic", "contrastive": "kuntrastive", "sinusoidal": "sinus-oidal",
     "sinusoids": "sinus-oids", "equivariant": "equi-variant", "equivariance": "equi-variance",
     "iterable": "itterable", "backtest": "back-test", "groupby": "group-by",
-    "safetensors": "safe-tensors",
+    "safetensors": "safe-tensors", "denoising": "denoizing", "pretraining": "pre-training",
+    "pretrained": "pre-trained",
 }
 # A lower-case entry also applies at the start of a sentence ("Stochastic ...").
 RESPELLED.update({k.capitalize(): v.capitalize() for k, v in list(RESPELLED.items())
