@@ -85,6 +85,24 @@ def test_the_default_voice_is_heard_on_the_speaker(pulse: Any, voice_home: Path)
     assert float(np.max(np.abs(cap.audio))) <= ps.CEILING + 0.02
 
 
+def test_the_lexicon_changes_the_sound_not_the_text(pulse: Any, voice_home: Path) -> None:
+    """`say` with technical terms, with the lexicon and without it (the benchmark's baseline):
+    the SpeechResult keeps the text as written and the speaker plays the whole of it."""
+    text = "Compare GloVe and BERT, then report the AUC and IoU on two GPUs."
+    durations = {}
+    for lexicon in ("on", "off"):
+        env = dict(pulse.env, INTERVIEWER_HOME=str(voice_home), INTERVIEWER_TTS_LEXICON=lexicon)
+        with pulse.capture_speaker() as cap:
+            res = cli("say", "--json", text, env=env)
+            time.sleep(0.3)
+        assert res.returncode == 0, res.stderr
+        said = json.loads(res.stdout)
+        assert said["text"] == text
+        assert loud_span(cap.audio) > said["duration_s"] - 0.8
+        durations[lexicon] = said["duration_s"]
+    assert 3.0 < durations["on"] < 8.0, durations
+
+
 @pytest.mark.slow
 def test_whisper_understands_the_voice(pulse: Any, voice_home: Path) -> None:
     """Round trip: Piper on the virtual speaker → the product's openai-whisper tiny.en."""
