@@ -45,7 +45,7 @@ SPELLED = frozenset("""
     PII PPO PPV PQ PR PSD PSI PTQ PV QA QAT QK QKV QPS RDP RFC RGB RL RLHF RMS RMSE RNG RNN ROC
     RPN SFT SGC SGD SGDR SLA SM SQL SRM SS SSD SSE STE STS SVD SVM TB TCN TF TN TP TPE TPR TTA
     TTFT TTUR UI UNK UTM VAD VAE VJP VOC VPC XML
-    BFGS DDIM GCM ID IID IO KPI NT SNE SSM WL
+    BFGS DDIM GAN GCM ID IID IO KPI NT SNE SSM WL
 """.split())
 
 #: All-capitals tokens of the bank left to espeak-ng, which reads them as words as they are
@@ -66,9 +66,10 @@ RESPELLED: dict[str, str] = {
     # Activations: "ReLU" is otherwise spelled "R E L U"; said "ray-loo" by most speakers.
     "ReLU": "ray-loo", "PReLU": "P ray-loo", "SiLU": "sigh-loo", "SwiGLU": "swig-loo",
     "tanh": "tanch",
-    # Acronyms said as words ("gan", not "G A N").
-    "GAN": "gan", "WGAN": "W gan", "RAG": "rag", "RAM": "ram", "VRAM": "V ram", "GIL": "gill",
-    "AMP": "amp", "NCCL": "nickel", "ONNX": "onyx", "CAM": "cam", "GIN": "gin",
+    # Acronyms said as words ("rag", not "R A G"). GAN is spelled: said "gan", it was heard
+    # as "gam" or "scans" in the dev questions, and G-A-N is common usage too.
+    "WGAN": "W GAN", "Graph-RAG": "graph rag", "RAG": "rag", "RAM": "ram", "VRAM": "V ram",
+    "GIL": "gill", "AMP": "amp", "NCCL": "nickel", "ONNX": "onyx", "CAM": "cam", "GIN": "gin",
     # Read as words already, but the plural or possessive "s" is lost ("BERT's" → "BERT").
     "BERT": "Bert", "SBERT": "S-Bert", "REST": "rest", "ELECTRA": "electra", "BLEU": "bleu",
     "METEOR": "meteor", "YOLOX": "YOLO X", "INT4": "int four", "INT8": "int eight",
