@@ -4,6 +4,7 @@ against pyttsx3/espeak-ng.
     python benchmarks/tts.py            # 30 held-out + 15 dev questions, 3 session runs/engine
     python benchmarks/tts.py --quick    # CI: 3 dev questions, Piper only, 1 session run
     python benchmarks/tts.py --wer-only --heldout 0 --dev 40   # lexicon work: dev questions only
+    python benchmarks/tts.py --skip-wer --json benchmarks/results/tts_timing.json  # timings only
 
 Questions: bank ids are split by a hash (`split_of`) into "dev" (~40 %: the only questions
 whose transcripts may be read while the lexicon, `interviewer/audio/lexicon.py`, is edited) and
@@ -274,6 +275,8 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--repeats", type=int, default=3, help="session runs per engine")
     ap.add_argument("--wer-only", action="store_true",
                     help="skip the first-sample, phoneme and session measurements")
+    ap.add_argument("--skip-wer", action="store_true",
+                    help="only the first-sample, phoneme and session measurements")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/tts.json")
     args = ap.parse_args()
     if args.quick:
@@ -304,7 +307,7 @@ def main() -> None:
         if not args.wer_only:
             phon = phonemizers(timed[:10])
             firsts = first_sample(timed[:10], engines)
-        wers = intelligibility(pulse, questions, args.voices)
+        wers = [] if args.skip_wer else intelligibility(pulse, questions, args.voices)
         if not args.wer_only:
             runs = sessions(pulse, engines, args.repeats, work)
     finally:
