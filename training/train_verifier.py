@@ -486,6 +486,9 @@ def main() -> int:
         prev = (args.out / "training.log").read_text().splitlines()
         log_lines.extend(line for line in prev if not line.startswith(("thresholds", "semeval",
                                                                         "train metrics", "done")))
+        # A run stopped after its export has no time in its config: the last step line has it.
+        steps = [line for line in prev if re.match(r"epoch \d+ step (\d+)/\1 ", line)]
+        cfg.setdefault("train_seconds", int(steps[-1].split()[-1].rstrip("s")) if steps else 0)
     else:
         cfg = train_and_export(args, tok, rng, base, sem_train, log)
         cfg["train_seconds"] = round(time.time() - t0)

@@ -20,9 +20,9 @@ from interviewer.judge.verifier import VerifierJudge, available, chunk_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not available(), reason="verifier model not shipped")
-# Known limits of the shipped model v1, measured (README "Judging", issue 13's note). Strict: the
+# Known limits of the shipped model, measured (README "Judging", issue 13's note). Strict: the
 # day a retrained model gets them right, these tests fail until the mark is removed.
-KNOWN_LIMIT = pytest.mark.xfail(strict=True, reason="verifier v1 limit: see README 'Judging'")
+KNOWN_LIMIT = pytest.mark.xfail(strict=True, reason="verifier limit: see README 'Judging'")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,6 @@ def test_strong_answer_is_credited_with_verbatim_evidence(judge: VerifierJudge,
     assert j.judge.backend == "verifier"
 
 
-@KNOWN_LIMIT
 def test_swapped_definitions_earn_nothing(judge: VerifierJudge, bank: Bank) -> None:
     entry = bank.get("data-parallel-vs-model-parallel")
     answer = ("Right, so data parallel means you split the model into pieces across the GPUs, and "
@@ -77,14 +76,19 @@ def test_confidently_wrong_p_value_earns_nothing(judge: VerifierJudge, bank: Ban
     assert j.score == 0.0, [(v.point_id, v.status, v.evidence) for v in j.points]
 
 
-def test_off_topic_and_vague_answers_earn_nothing(judge: VerifierJudge, bank: Bank) -> None:
+def test_a_vague_answer_earns_nothing(judge: VerifierJudge, bank: Bank) -> None:
     entry = bank.get("data-parallel-vs-model-parallel")
-    for answer in (
-            "Well I think it really depends on the situation, there are trade-offs both ways and "
-            "you have to look at your setup and pick what works best for the team.",
-            "Gradient boosting builds trees one after another, each fitting the residuals of "
-            "the ensemble so far, with a small learning rate."):
-        assert assess(judge, entry, answer).score == 0.0
+    answer = ("Well I think it really depends on the situation, there are trade-offs both ways "
+              "and you have to look at your setup and pick what works best for the team.")
+    assert assess(judge, entry, answer).score == 0.0
+
+
+@KNOWN_LIMIT  # v2 credits "dp-limits" at P(stated) 0.60 here (v1 did not)
+def test_an_off_topic_answer_earns_nothing(judge: VerifierJudge, bank: Bank) -> None:
+    entry = bank.get("data-parallel-vs-model-parallel")
+    answer = ("Gradient boosting builds trees one after another, each fitting the residuals of "
+              "the ensemble so far, with a small learning rate.")
+    assert assess(judge, entry, answer).score == 0.0
 
 
 @KNOWN_LIMIT
