@@ -3,7 +3,7 @@
     python3 training/train_verifier.py                 # full run (~40–50 min on 2 cores)
     python3 training/train_verifier.py --quick         # a smoke run on a few hundred pairs
 
-Data (all in the repository or beside it, see training/README.md):
+Data (all in the repository or beside it, see README "Judging"):
   - the authored corpus `training/data/corpus_part*.jsonl` (and `extra_part*.jsonl`, answers to
     further bank questions that are all train questions): spoken-style answers to bank
     questions, every rubric point labelled covered / partial / missing / contradicted with its
