@@ -49,6 +49,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# A shell without job control (CI scripts, `cmd &`) starts background jobs with SIGINT ignored,
+# and every child inherits that: Python then installs no KeyboardInterrupt handler and a test's
+# simulated Ctrl-C would be lost (the program under test waits for input until the test times
+# out). A user's terminal gives the default action, so the tests' children get it too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 PULSE_RATE = 16_000
 _TOOLS = ("pulseaudio", "pactl", "paplay", "parec", "pacat")
 _RAW = ["--raw", "--format=s16le", f"--rate={PULSE_RATE}", "--channels=1"]
