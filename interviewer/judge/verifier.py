@@ -193,26 +193,18 @@ class VerifierJudge(JudgeBase):
         probs = np.zeros((len(encs), 3), np.float32)
         ev: list[np.ndarray] = []
         for i, enc in enumerate(encs):
-            p, e = self._run_padded([enc])
-            probs[i] = p[0]
-            ev.append(e[0])
+            probs[i], token_ev = self._run_one(enc)
+            ev.append(token_ev)
         return probs, ev
 
-    def _run_padded(self, encs: list[dict[str, Any]]) -> tuple[np.ndarray, list[np.ndarray]]:
-        t = max(len(e["ids"]) for e in encs)
-        n = len(encs)
-        ids = np.zeros((n, t), np.int64)
-        types = np.zeros((n, t), np.int64)
-        att = np.zeros((n, t), np.int64)
-        for i, e in enumerate(encs):
-            k = len(e["ids"])
-            ids[i, :k], types[i, :k], att[i, :k] = e["ids"], e["types"], 1
-        logits, evidence = self._session.run(
-            None, {"input_ids": ids, "attention_mask": att, "token_type_ids": types})
-        z = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        ev = 1.0 / (1.0 + np.exp(-evidence))
-        return probs, [ev[i, : len(e["ids"])] for i, e in enumerate(encs)]
+    def _run_one(self, enc: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """P(stated, contradicted, not stated) and per-token evidence scores for one pair."""
+        feed = {"input_ids": np.array([enc["ids"]], np.int64),
+                "attention_mask": np.ones((1, len(enc["ids"])), np.int64),
+                "token_type_ids": np.array([enc["types"]], np.int64)}
+        logits, evidence = self._session.run(None, feed)
+        z = logits[0] - logits[0].max()
+        return np.exp(z) / np.exp(z).sum(), 1.0 / (1.0 + np.exp(-evidence[0]))
 
     # ------------------------------------------------------------------ the Judge protocol
     def classify(self, entry: BankEntry, transcript: str) -> Classification:
