@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import random
 import statistics
@@ -64,8 +65,21 @@ SPLITS = ("heldout", "dev")
 DEV_SHARE = 40  # per cent of bank ids in the lexicon's development split
 
 
+#: Held-out ids whose transcripts have been read: dev from then on (the file says why).
+SEEN_FILE = ROOT / "benchmarks" / "data" / "tts_seen.txt"
+
+
+def seen_ids() -> frozenset[str]:
+    """The ids listed in SEEN_FILE (comments and blank lines skipped)."""
+    lines = SEEN_FILE.read_text(encoding="utf-8").splitlines() if SEEN_FILE.is_file() else []
+    return frozenset(x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#"))
+
+
 def split_of(question_id: str) -> str:
-    """"dev" or "heldout": a stable hash of the id (salted: independent of other splits)."""
+    """"dev" or "heldout": a stable hash of the id (salted: independent of other splits); an
+    id in SEEN_FILE is "dev" whatever its hash."""
+    if question_id in seen_ids():
+        return "dev"
     digest = hashlib.sha256(f"tts-lexicon:{question_id}".encode()).hexdigest()
     return "dev" if int(digest[:8], 16) % 100 < DEV_SHARE else "heldout"
 
@@ -77,6 +91,13 @@ def pick_questions(n: int, split: str, seed: int = 18) -> list[str]:
     bank = Environment(project_root=ROOT).load_bank()
     entries = sorted((e for e in bank if split_of(e.id) == split), key=lambda e: e.id)
     return [e.question.text for e in random.Random(seed).sample(entries, min(n, len(entries)))]
+
+
+def _wers(reference: str, heard: str) -> dict[str, float]:
+    """Both measures (module docstring): "wer" strict, "wer_std" standard."""
+    from asr_data import wer, wer_standard
+
+    return {"wer": wer(reference, heard), "wer_std": wer_standard(reference, heard)}
 
 
 def heard_via_say(pulse: Any, voice: str, text: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -96,8 +117,6 @@ def intelligibility(pulse: Any, questions: dict[str, list[str]],
                     voices: list[str]) -> list[dict[str, Any]]:
     """WER of each voice's spoken questions as transcribed by openai-whisper tiny.en; the
     voices take turns on each question, so drifting load hits them alike."""
-    from asr_data import wer
-
     from interviewer.asr import make_transcriber
     from interviewer.env import Environment
     from interviewer.runtime import set_engine_threads
@@ -112,9 +131,60 @@ def intelligibility(pulse: Any, questions: dict[str, list[str]],
                 audio, said = heard_via_say(pulse, voice, q)
                 text = tr.transcribe(audio).text
                 rows.append({"voice": voice, "split": split, "question": q, "heard": text,
-                             "wer": wer(q, text), "duration_s": said["duration_s"],
+                             **_wers(q, text), "duration_s": said["duration_s"],
                              "loadavg_1min": os.getloadavg()[0]})
-                print(f"{split} {voice}: {rows[-1]['wer']:.2f}  {text}", file=sys.stderr)
+                _report(rows[-1])
+    return rows
+
+
+def _report(row: dict[str, Any]) -> None:
+    """One measured question on stderr; what was heard only for dev questions (held-out
+    transcripts are not shown while the voice is being tuned)."""
+    heard = row["heard"] if row["split"] == "dev" else "(held out)"
+    print(f"{row['split']} {row['voice']}: {row['wer']:.2f} / {row['wer_std']:.2f}  {heard}",
+          file=sys.stderr)
+
+
+def direct(questions: dict[str, list[str]], deliveries: list[str], repeats: int,
+           lexicon_modes: list[str]) -> list[dict[str, Any]]:
+    """Lever sweeps: the Piper voice synthesised in this process (no playback, no sound
+    server: the audio is resampled 22.05 → 16 kHz with a polyphase filter) and transcribed by
+    the same tiny.en, for each delivery spec (`Delivery.parse`; "default" = the defaults) and
+    lexicon mode, the variants taking turns on each question. Much cheaper than `say` (no
+    real-time playback), so more questions and repeats fit; the chosen settings are then
+    measured the product's way (`say` on the virtual speaker)."""
+    from scipy.signal import resample_poly
+
+    from interviewer.asr import make_transcriber
+    from interviewer.audio import piper_speaker as ps
+    from interviewer.env import Environment
+    from interviewer.runtime import set_engine_threads
+
+    set_engine_threads(1)
+    models_dir = Environment().models_dir
+    tr = make_transcriber("openai-whisper", "tiny.en", threads=1, models_dir=models_dir)
+    voice = ps.load_voice(ps.find_voice(models_dir))
+    rate_gcd = math.gcd(16_000, voice.sample_rate)
+    up, down = 16_000 // rate_gcd, voice.sample_rate // rate_gcd
+    variants = [(spec, lex) for spec in deliveries for lex in lexicon_modes]
+    rows = []
+    for split, texts in questions.items():
+        for q in texts:
+            for rep in range(repeats):
+                for spec, lex in variants:
+                    d = ps.Delivery() if spec == "default" else ps.Delivery.parse(spec)
+                    os.environ[ps.LEXICON_ENV] = lex
+                    audio = np.concatenate(list(voice.stream(
+                        q, length_scale=voice.length_scale(None, d), volume=1.0, delivery=d)))
+                    audio16 = resample_poly(audio, up, down).astype(np.float32)
+                    text = tr.transcribe(audio16).text
+                    name = f"piper[{spec}]" + ("" if lex == "on" else "-nolex")
+                    rows.append({"voice": name, "split": split, "question": q, "rep": rep,
+                                 "heard": text, **_wers(q, text),
+                                 "duration_s": audio.size / voice.sample_rate,
+                                 "loadavg_1min": os.getloadavg()[0]})
+                    _report(rows[-1])
+    os.environ.pop(ps.LEXICON_ENV, None)
     return rows
 
 
@@ -124,16 +194,23 @@ def _p90(values: list[float]) -> float:
 
 
 def summarise_wer(wers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per voice and split: questions, mean / median / p90 WER, questions with no error."""
+    """Per voice and split, for each measure (strict "wer_*", standard "std_*"): mean / median
+    / p90 of the per-question WER and the questions with no error."""
     out = []
+    voices = list(dict.fromkeys(r["voice"] for r in wers))
     for split in SPLITS:
-        for voice in VOICES:
-            w = [r["wer"] for r in wers if r["voice"] == voice and r["split"] == split]
-            if not w:
+        for voice in voices:
+            mine = [r for r in wers if r["voice"] == voice and r["split"] == split]
+            if not mine:
                 continue
-            out.append({"voice": voice, "split": split, "questions": len(w),
-                        "wer_mean": statistics.fmean(w), "wer_median": statistics.median(w),
-                        "wer_p90": _p90(w), "perfect": sum(1 for x in w if x == 0.0)})
+            row: dict[str, Any] = {"voice": voice, "split": split, "questions": len(mine)}
+            for key, prefix in (("wer", "wer"), ("wer_std", "std")):
+                w = [r[key] for r in mine]
+                row.update({f"{prefix}_mean": statistics.fmean(w),
+                            f"{prefix}_median": statistics.median(w),
+                            f"{prefix}_p90": _p90(w),
+                            f"{prefix}_perfect": sum(1 for x in w if x == 0.0)})
+            out.append(row)
     return out
 
 
@@ -247,11 +324,14 @@ def _fmt(v: float | None, spec: str, unit: str = "") -> str:
 def print_tables(wer_rows: list[dict[str, Any]], summary: list[dict[str, Any]],
                  phon: dict[str, float], load: tuple[float, float]) -> None:
     """The WER table (per voice and split), then the timing table (per engine)."""
-    print("| questions | voice | n | WER mean | median | p90 | no error |")
-    print("|---|---|---|---|---|---|---|")
+    print("| questions | voice | n | strict WER mean | median | p90 | no error "
+          "| standard WER mean | median | p90 | no error |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in wer_rows:
         print(f"| {r['split']} | {r['voice']} | {r['questions']} | {r['wer_mean']:.3f} | "
-              f"{r['wer_median']:.3f} | {r['wer_p90']:.3f} | {r['perfect']} |")
+              f"{r['wer_median']:.3f} | {r['wer_p90']:.3f} | {r['wer_perfect']} | "
+              f"{r['std_mean']:.3f} | {r['std_median']:.3f} | {r['std_p90']:.3f} | "
+              f"{r['std_perfect']} |")
     print("\n| engine | speak → first sample p50 (max) | launch → first question audible p50 "
           "| peak RSS, spoken turn |")
     print("|---|---|---|---|")
@@ -278,7 +358,17 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--skip-wer", action="store_true",
                     help="only the first-sample, phoneme and session measurements")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/tts.json")
+    ap.add_argument("--direct", nargs="+", metavar="DELIVERY",
+                    help="lever sweep in this process (no playback) over delivery specs, e.g. "
+                         "default pace=1.15 'pace=1.15,noise_w=0.5' (implies --wer-only)")
+    ap.add_argument("--lexicon", nargs="+", default=["on"], choices=["on", "off"],
+                    help="--direct: lexicon modes to compare")
+    ap.add_argument("--wer-repeats", type=int, default=1,
+                    help="--direct: syntheses per question and variant (VITS samples noise)")
+    ap.add_argument("--seed", type=int, default=18, help="question sample seed")
     args = ap.parse_args()
+    if args.direct:
+        args.wer_only = True
     if args.quick:
         # Dev questions: held-out transcripts are not printed where lexicon work happens.
         args.heldout, args.dev, args.repeats, args.voices = 0, 3, 1, ["piper"]
@@ -292,7 +382,7 @@ def main() -> None:
 
     t0 = time.time()
     load_before = os.getloadavg()[0]
-    questions = {split: pick_questions(n, split)
+    questions = {split: pick_questions(n, split, args.seed)
                  for split, n in (("heldout", args.heldout), ("dev", args.dev)) if n > 0}
     timed = questions.get("heldout") or questions.get("dev") or []
     engines = sorted({VOICES[v][0] for v in args.voices}, key=ENGINES.index)
@@ -307,7 +397,10 @@ def main() -> None:
         if not args.wer_only:
             phon = phonemizers(timed[:10])
             firsts = first_sample(timed[:10], engines)
-        wers = [] if args.skip_wer else intelligibility(pulse, questions, args.voices)
+        if args.direct:
+            wers = direct(questions, args.direct, args.wer_repeats, args.lexicon)
+        else:
+            wers = [] if args.skip_wer else intelligibility(pulse, questions, args.voices)
         if not args.wer_only:
             runs = sessions(pulse, engines, args.repeats, work)
     finally:
@@ -320,6 +413,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
         "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "loadavg_1min": load, "cpus": os.cpu_count(), "dev_share_pct": DEV_SHARE,
+        "seen_ids": sorted(seen_ids()), "args": {k: str(v) for k, v in vars(args).items()},
         "wer_summary": wer_rows, "summary": summary, "phonemes": phon, "wer": wers,
         "first_sample": firsts, "sessions": runs}, indent=2))
     print_tables(wer_rows, summary, phon, load)

@@ -61,6 +61,9 @@ _ABBREVIATIONS = {"e.g.", "i.e.", "vs.", "etc.", "cf.", "approx.", "dr.", "mr.",
                   "prof.", "fig.", "eq.", "no.", "al."}
 #: Set to "off" (or "0") to phonemise technical terms as espeak-ng guesses them.
 LEXICON_ENV = "INTERVIEWER_TTS_LEXICON"
+#: Benchmark/tuning knob: "pace=1.1,noise_scale=0.5,noise_w=0.6,sentence_silence=0.2"
+#: overrides the `Delivery` defaults below (unknown keys are a usage error).
+DELIVERY_ENV = "INTERVIEWER_TTS_PIPER"
 _SPLIT = re.compile(r"(?<=[.?!,;:])[\"')\]”’]*\s+")
 _LANG_FLAG = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)?\)")
 
@@ -78,6 +81,48 @@ class _Inference(BaseModel):
     noise_scale: float = 0.667
     length_scale: float = 1.0
     noise_w: float = 0.8
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How the voice speaks on top of its config (`.onnx.json` "inference"); the defaults were
+    tuned for intelligibility on dev questions (`benchmarks/tts.py --direct`, see the README).
+
+    pace: multiplies the config's length_scale (> 1 is slower); `--rate` scales on top of it.
+    noise_scale, noise_w: the VITS sampling noise of the audio and of the phoneme durations
+    (None: the config's values, 0.667 and 0.8 for this voice).
+    sentence_silence_s: silence after each sentence but the last.
+    """
+
+    pace: float = 1.0
+    noise_scale: float | None = None
+    noise_w: float | None = None
+    sentence_silence_s: float = 0.0
+
+    @classmethod
+    def from_env(cls) -> Delivery:
+        """The defaults, overridden by $INTERVIEWER_TTS_PIPER ("key=value,...")."""
+        spec = os.environ.get(DELIVERY_ENV, "").strip()
+        return cls.parse(spec) if spec else cls()
+
+    @classmethod
+    def parse(cls, spec: str) -> Delivery:
+        """`spec` as "pace=1.1,noise_scale=0.5,noise_w=0.6,sentence_silence=0.2"."""
+        keys = {"pace": "pace", "noise_scale": "noise_scale", "noise_w": "noise_w",
+                "sentence_silence": "sentence_silence_s"}
+        values: dict[str, float] = {}
+        for item in filter(None, (i.strip() for i in spec.split(","))):
+            key, _, value = item.partition("=")
+            if key.strip() not in keys:
+                raise UsageError(f"{DELIVERY_ENV}: unknown setting {key.strip()!r}",
+                                 hint="pace, noise_scale, noise_w, sentence_silence")
+            try:
+                values[keys[key.strip()]] = float(value)
+            except ValueError:
+                raise UsageError(f"{DELIVERY_ENV}: {item!r} is not key=number") from None
+        if values.get("pace", 1.0) <= 0 or values.get("sentence_silence_s", 0.0) < 0:
+            raise UsageError(f"{DELIVERY_ENV}: pace must be > 0 and silence >= 0")
+        return cls(**values)
 
 
 class VoiceConfig(BaseModel):
@@ -366,24 +411,40 @@ class PiperVoice:
         return [sentence_phonemes(self.espeak, clauses, use_lexicon=use_lexicon)
                 for clauses in speakable_chunks(text)]
 
-    def synthesize_sentence(self, phonemes: str, length_scale: float) -> np.ndarray:
+    def synthesize_sentence(self, phonemes: str, length_scale: float,
+                            delivery: Delivery | None = None) -> np.ndarray:
         """float32 mono audio for one sentence's phonemes, as the model produces it."""
         ids = phoneme_ids(phonemes, self.config.phoneme_id_map)
         inf = self.config.inference
+        d = delivery or Delivery()
+        noise_scale = inf.noise_scale if d.noise_scale is None else d.noise_scale
+        noise_w = inf.noise_w if d.noise_w is None else d.noise_w
         feeds: dict[str, Any] = {
             "input": np.array([ids], dtype=np.int64),
             "input_lengths": np.array([len(ids)], dtype=np.int64),
-            "scales": np.array([inf.noise_scale, length_scale, inf.noise_w], dtype=np.float32),
+            "scales": np.array([noise_scale, length_scale, noise_w], dtype=np.float32),
         }
         if self.config.num_speakers > 1:
             feeds["sid"] = np.array([0], dtype=np.int64)
         (audio,) = self._session.run(None, feeds)[:1]
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
-    def stream(self, text: str, *, length_scale: float, volume: float) -> Iterator[np.ndarray]:
-        """Audio of `text`, one sentence at a time (synthesised when the next is asked for)."""
-        for phonemes in self.sentences(text):
-            yield apply_volume(self.synthesize_sentence(phonemes, length_scale), volume)
+    def length_scale(self, rate_wpm: int | None, delivery: Delivery) -> float:
+        """Piper's length scale: the config's, times the delivery's pace, times `--rate`'s."""
+        return length_scale_for(rate_wpm, self.config.inference.length_scale * delivery.pace)
+
+    def stream(self, text: str, *, length_scale: float, volume: float,
+               delivery: Delivery | None = None) -> Iterator[np.ndarray]:
+        """Audio of `text`, one sentence at a time (synthesised when the next is asked for);
+        the delivery's silence follows each sentence but the last."""
+        d = delivery or Delivery()
+        chunks = self.sentences(text)
+        gap = np.zeros(round(d.sentence_silence_s * self.sample_rate), dtype=np.float32)
+        for i, phonemes in enumerate(chunks):
+            audio = apply_volume(self.synthesize_sentence(phonemes, length_scale, d), volume)
+            if gap.size and i + 1 < len(chunks) and phonemes[-1:] in _SENTENCE_END:
+                audio = np.concatenate([audio, gap])
+            yield audio
 
 
 def _onnx_session(model: Path) -> Any:
@@ -506,6 +567,7 @@ class PiperSpeaker(PlayingSpeaker):
         self.rate = rate
         self.volume = volume
         length_scale_for(rate)  # a bad rate is a usage error now
+        Delivery.from_env()  # and so is a bad $INTERVIEWER_TTS_PIPER
         self._loaded: PiperVoice | None = None
         self._load_error: BaseException | None = None
         self._load_done = threading.Event()
@@ -546,9 +608,10 @@ class PiperSpeaker(PlayingSpeaker):
                 self.fallback_reason = exc.message
                 self.engine = self.fallback.engine  # what really speaks from now on
             return self.fallback._render(text)
-        scale = length_scale_for(self.rate, voice.config.inference.length_scale)
+        delivery = Delivery.from_env()
         return Rendering(voice.sample_rate,
-                         voice.stream(text, length_scale=scale, volume=self.volume))
+                         voice.stream(text, length_scale=voice.length_scale(self.rate, delivery),
+                                      volume=self.volume, delivery=delivery))
 
 
 def synthesize(text: str, *, models_dir: Path, voice: str | None = None,

@@ -58,8 +58,8 @@ class CountingVoice:
         self.calls: list[tuple[str, float]] = []
         real = voice.synthesize_sentence
 
-        def counting(phonemes: str, length_scale: float) -> np.ndarray:
-            audio = real(phonemes, length_scale)
+        def counting(phonemes: str, length_scale: float, delivery: Any = None) -> np.ndarray:
+            audio = real(phonemes, length_scale, delivery)
             self.calls.append((phonemes, time.monotonic()))
             return audio
 
