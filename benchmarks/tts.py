@@ -3,25 +3,44 @@ against pyttsx3/espeak-ng.
 
     python benchmarks/tts.py            # 30 held-out + 15 dev questions, 3 session runs/engine
     python benchmarks/tts.py --quick    # CI: 3 dev questions, Piper only, 1 session run
-    python benchmarks/tts.py --wer-only --heldout 0 --dev 40   # lexicon work: dev questions only
+    python benchmarks/tts.py --wer-only --heldout 0 --dev 40   # voice work: dev questions only
+    python benchmarks/tts.py --direct default pace=1.15 --heldout 0 --dev 30  # lever sweep
     python benchmarks/tts.py --skip-wer --json benchmarks/results/tts_timing.json  # timings only
 
 Questions: bank ids are split by a hash (`split_of`) into "dev" (~40 %: the only questions
-whose transcripts may be read while the lexicon, `interviewer/audio/lexicon.py`, is edited) and
-"held-out" (never looked at while writing it); the headline is the held-out WER. The lexicon's
-entries come from the whole bank's vocabulary, so held-out questions' terms are covered too:
-what the held-out set measures is how well the chosen pronunciations are understood, not
-coverage of words never seen. Each split is a seeded sample of its sorted ids.
+whose transcripts may be read while the voice, its lexicon (`interviewer/audio/lexicon.py`) and
+its delivery (`piper_speaker.Delivery`) are tuned) and "held-out" (never looked at while tuning);
+the headline is the held-out WER. Held-out ids whose transcripts have been read since are listed
+in benchmarks/data/tts_seen.txt and count as dev from then on, so a held-out sample is drawn
+only from ids never looked at. The lexicon's entries come from the whole bank's vocabulary, so
+held-out questions' terms are covered too: what the held-out set measures is how well the
+chosen pronunciations are understood, not coverage of words never seen. Each split is a seeded
+sample of its sorted ids. Held-out transcripts are written to the JSON but not printed.
+
+WER, two measures per voice, both against the question text, from the same transcripts:
+- strict (`asr_data.wer`, as in the ASR benchmark): lower case, punctuation and hyphens to
+  spaces, jiwer's word edit distance. Every difference of spelling or compounding is an error:
+  "optimisation" / Whisper's "optimization", "pre-trained" / "pretrained", "FlashAttention" /
+  "flash attention", "CI/CD" / "CICD".
+- standard (`asr_data.wer_standard`, the usual way Whisper's WER is reported, plus
+  compounding): brackets to spaces (a question's "(PTQ)" is said), then openai-whisper's
+  `EnglishTextNormalizer` on both sides (lower case, punctuation and symbols removed, hyphens
+  and slashes to spaces, numbers and contractions standardised, British → American spellings
+  of its list, "-isation" → "-ization" for words it lacks), then a word edit distance in which
+  adjacent words that are the same letters once joined match ("flash attention" =
+  "flashattention", "pre trained" = "pretrained"). A different word stays an error ("LDA" /
+  "LVA", "post-training" / "pulse training"). Both are errors over the normalised reference's
+  word count, per question; mean, median and p90 over questions.
 
 Measured on a private PulseAudio daemon (the tests' virtual speaker):
 - intelligibility: `interviewer say --tts ENGINE QUESTION` (a subprocess, as a user runs it), the
   virtual speaker's monitor recorded, transcribed by the product's openai-whisper tiny.en with
-  no prompt; WER against the question text (normalised as in the ASR benchmark); per voice and
-  split: mean (the figure the target is about), median and p90 of the per-question WER. Voices:
-  `piper` (the default, with the lexicon), `piper-nolex` (INTERVIEWER_TTS_LEXICON=off: the
-  same voice as espeak-ng's phonemes guess), `pyttsx3` (espeak-ng), interleaved per question;
+  no prompt. Voices: `piper` (the default, with the lexicon), `piper-nolex`
+  (INTERVIEWER_TTS_LEXICON=off: the same voice as espeak-ng's phonemes guess), `pyttsx3`
+  (espeak-ng), interleaved per question;
+- `--direct`: lever sweeps without the sound server (see `direct`), dev questions;
 - first sample: `speak()` called on a warm speaker → the first sample handed to the device
-  (`SpeechResult.started_at`), i.e. phonemes + the first sentence's synthesis + stream opening;
+  (`SpeechResult.started_at`), i.e. phonemes + the first chunk's synthesis + stream opening;
 - a session: `interviewer practice` one question + a spoken answer (benchmarks/startup.py's
   run), launch → first question audible and the process's peak RSS, per engine. The pyttsx3 run
   uses a home folder without the voice (the fallback a user without it gets).
@@ -388,8 +407,9 @@ def main() -> None:
     engines = sorted({VOICES[v][0] for v in args.voices}, key=ENGINES.index)
     work = Path(tempfile.mkdtemp(prefix="tts-bench-"))
     pulse = PulseHarness(Path(tempfile.mkdtemp(prefix="tts-pulse-")))
-    pulse.start()
-    os.environ["PULSE_SERVER"] = pulse.server
+    if not args.direct:  # --direct plays nothing
+        pulse.start()
+        os.environ["PULSE_SERVER"] = pulse.server
     phon: dict[str, float] = {}
     firsts: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
@@ -404,7 +424,8 @@ def main() -> None:
         if not args.wer_only:
             runs = sessions(pulse, engines, args.repeats, work)
     finally:
-        pulse.stop()
+        if not args.direct:
+            pulse.stop()
     load = (load_before, os.getloadavg()[0])
     wer_rows = summarise_wer(wers)
     summary = summarise(firsts, runs)

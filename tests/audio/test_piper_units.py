@@ -37,16 +37,29 @@ def test_sentences_keep_punctuation_and_skip_abbreviations_and_numbers() -> None
 
 
 def test_a_long_first_sentence_is_split_at_a_phrase_break_only() -> None:
+    """The first chunk is short (the first sample waits for its synthesis): the longest part
+    within FIRST_CHUNK_MAX_COST ending at a clause or before a conjunction/preposition."""
     long_q = ("What are the main challenges of packaging ML models with Docker, and how do you "
               "handle them?")
     assert ps.speakable_chunks(long_q) == [
-        ["What are the main challenges of packaging ML models with Docker,"],
-        ["and how do you handle them?"]]
+        ["What are the main challenges,"],
+        ["of packaging ML models with Docker, and how do you handle them?"]]
     no_comma = "You hold samples from two distributions and a new scalar arrives quickly."
     assert ps.speakable_chunks(no_comma) == [["You hold samples from two distributions,"],
                                             ["and a new scalar arrives quickly."]]
+    clause = ("When would you reach for the bootstrap, and how does it work? And what does it "
+              "assume?")
+    assert ps.speakable_chunks(clause) == [["When would you reach for the bootstrap,"],
+                                          ["and how does it work?"], ["And what does it assume?"]]
+    acronyms = "Compare PCA and LDA as dimensionality reduction methods."  # spelled: long
+    assert ps.speakable_chunks(acronyms) == [["Compare PCA and LDA,"],
+                                            ["as dimensionality reduction methods."]]
     short = "What is overfitting? Give an example."
     assert ps.speakable_chunks(short) == ps.split_sentences(short)
+    unbreakable = "Supercalifragilistic expialidocious words everywhere around here today."
+    assert ps.speakable_chunks(unbreakable) == ps.split_sentences(unbreakable)
+    assert all(ps._cost(" ".join(ps.speakable_chunks(q)[0])) <= ps.FIRST_CHUNK_MAX_COST
+               for q in (long_q, no_comma, clause, acronyms))
 
 
 def test_phoneme_ids_follow_pipers_layout(voice_models: Path) -> None:
@@ -85,6 +98,32 @@ def test_rate_maps_to_length_scale() -> None:
     assert ps.length_scale_for(10) == 2.0  # clamped
     with pytest.raises(UsageError):
         ps.length_scale_for(0)
+
+
+def test_delivery_defaults_env_and_rate_on_top(voice_models: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delivery's pace multiplies the config's length scale and `--rate` scales on top of
+    it; $INTERVIEWER_TTS_PIPER overrides the defaults, a bad value is a usage error."""
+    monkeypatch.delenv(ps.DELIVERY_ENV, raising=False)
+    assert ps.Delivery.from_env() == ps.Delivery()
+    monkeypatch.setenv(ps.DELIVERY_ENV, "pace=1.2, noise_w=0.5,sentence_silence=0.25")
+    d = ps.Delivery.from_env()
+    assert (d.pace, d.noise_scale, d.noise_w, d.sentence_silence_s) == (1.2, None, 0.5, 0.25)
+    for bad in ("speed=2", "pace=fast", "pace=0", "sentence_silence=-1"):
+        with pytest.raises(UsageError):
+            ps.Delivery.parse(bad)
+    voice = ps.load_voice(ps.find_voice(voice_models))
+    base = voice.config.inference.length_scale
+    assert voice.length_scale(None, d) == pytest.approx(1.2 * base)
+    assert voice.length_scale(2 * ps.NATURAL_WPM, d) == pytest.approx(0.6 * base)
+    # The silence follows each sentence but the last (not the first chunk's phrase break).
+    plain = ps.Delivery(noise_scale=0.0, noise_w=0.0)
+    quiet = ps.Delivery(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.5)
+    text = "Define overfitting. Give an example."
+    a = [p.size for p in voice.stream(text, length_scale=1.0, volume=1.0, delivery=plain)]
+    b = [p.size for p in voice.stream(text, length_scale=1.0, volume=1.0, delivery=quiet)]
+    assert len(a) == len(b) == 2
+    assert b[0] - a[0] == round(0.5 * voice.sample_rate) and b[1] == a[1]
 
 
 def test_a_broken_voice_config_names_the_file(tmp_path: Path) -> None:
