@@ -169,6 +169,39 @@ def semeval_examples(rng: random.Random) -> tuple[list[Example], list[Example]]:
     return train, held
 
 
+_FULL_STYLES = ("strong", "paraphrase", "star-strong")
+
+
+def fragment_examples(split: str, rng: random.Random, limit: int = 1200) -> list[Example]:
+    """Hollow answers: one point's evidence from a strong answer, alone, as the whole answer.
+    It states that point and, unless another point's evidence lies inside it, nothing else the
+    rubric asks: the short related sentence that v2 credited for points it never states
+    (an injection's one real sentence, a hollow STAR answer). The other points' target keeps a
+    little P(stated): a sentence can restate a point labelled elsewhere in the answer."""
+    bank, wanted = load(), set(corpus_questions()) | set(extra_questions())
+    out: list[Example] = []
+    for rec in corpus_records():
+        qid = rec["question_id"]
+        if qid not in wanted or split_of(qid) != split or rec.get("style") not in _FULL_STYLES:
+            continue
+        points, labels = bank.get(qid).rubric.points, rec["labels"]
+        for p in points:
+            ev = labels[p.id].get("evidence")
+            if labels[p.id]["status"] != "covered" or not ev or len(ev.split()) < 5:
+                continue
+            for q in points:
+                q_ev = labels[q.id].get("evidence") or ""
+                stated = q.id == p.id or (labels[q.id]["status"] == "covered" and q_ev in ev)
+                if not stated and q_ev and (q_ev in ev or ev in q_ev):
+                    continue  # overlapping evidence: no safe label
+                target = TARGETS["covered"] if stated else (0.1, 0.0, 0.9)
+                out.append(Example(point_input(q, with_description=rng.random() < 0.5), ev,
+                                   target, (0, len(ev)) if stated else (0, 0), "fragment",
+                                   {"qid": qid, "status": "covered" if stated else "missing"}))
+    rng.shuffle(out)
+    return out[:limit]
+
+
 _DENIALS = ("honestly I don't think {p}, that's a common misconception",
             "some people will tell you {p} but that's just not true",
             "no, it's not the case that {p}")
@@ -403,19 +436,51 @@ def fit_thresholds(out_dir: Path, split: str, log,
                         strict=True):
             rows.append((float(s.probs[0]), float(s.probs[1]), rec["labels"][p.id]["status"],
                          rec.get("style", "")))
+    return choose_thresholds(rows, split, log, max_zero_credit)
+
+
+def choose_thresholds(rows: list, split: str, log,
+                      max_zero_credit: float = MAX_ZERO_CREDIT) -> tuple[dict[str, float], dict]:
+    """Thresholds from (P(stated), P(contradicted), gold, style) rows, mirroring `decide`.
+
+    A point earns credit from the *partial* threshold up (partial counts in the score), so the
+    zero-credit constraint and the credit F1 are taken there; v2's first fit took them at the
+    covered threshold and so credited twice the share it claimed (8.5 % vs 4 % on dev)."""
+    grid = [round(float(t), 2) for t in np.arange(0.2, 0.91, 0.01)]
+    con = max(((_f1([r[1] >= t and r[1] > r[0] for r in rows],
+                    [r[2] == "contradicted" for r in rows]), t) for t in grid),
+              key=lambda x: x[0])
+    t_con = con[1]
+
+    def credited(r: tuple, t: float) -> bool:
+        return r[0] >= t and not (r[1] >= t_con and r[1] > r[0])
+
     # The best credit F1 among thresholds that credit at most max_zero_credit of the points of
     # answers that deserve nothing by style: praise for a wrong answer teaches the wrong answer.
-    ok = [t for t in np.arange(0.2, 0.91, 0.02) if zero_credit_at(rows, t) <= max_zero_credit]
-    best = max(((f1_at(rows, t), t) for t in ok or [0.5]), key=lambda x: x[0])
-    t_cov = round(float(best[1]), 2)
-    con = max(((_f1([r[1] >= t and r[1] > r[0] for r in rows],
-                    [r[2] == "contradicted" for r in rows]), t)
-               for t in np.arange(0.2, 0.91, 0.05)), key=lambda x: x[0])
-    thresholds = {"covered": t_cov, "partial": round(max(0.2, t_cov - 0.15), 2),
-                  "contradicted": round(float(con[1]), 2)}
-    metrics = {"split": split, "point_judgements": len(rows),
-               "credit_f1": round(float(best[0]), 4), "contradicted_f1": round(float(con[0]), 4),
-               "zero_style_credited": round(zero_credit_at(rows, t_cov), 4)}
+    gold = [r[2] in ("covered", "partial") for r in rows]
+    zero = [r for r in rows if r[3] in HARD_STYLES and r[2] not in ("covered", "partial")]
+
+    def zero_at(t: float) -> float:
+        return sum(credited(r, t) for r in zero) / max(1, len(zero))
+
+    ok = [t for t in grid if zero_at(t) <= max_zero_credit] or [grid[-1]]
+    f1, t_par = max(((_f1([credited(r, t) for r in rows], gold), t) for t in ok),
+                    key=lambda x: x[0])
+    # Covered from the threshold whose scores (covered 1, partial 0.5, missing 0) are closest to
+    # the gold scores: the figure a candidate sees. Ties go to the lower threshold.
+    value = {"covered": 1.0, "partial": 0.5}
+
+    def score_error(t: float) -> float:
+        pred = [1.0 if r[0] >= t else 0.5 for r in rows]
+        return sum(abs((p if credited(r, t_par) else 0.0) - value.get(r[2], 0.0))
+                   for p, r in zip(pred, rows, strict=True)) / max(1, len(rows))
+
+    t_cov = min((t for t in grid if t >= t_par), key=lambda t: (round(score_error(t), 6), t))
+    thresholds = {"covered": t_cov, "partial": t_par, "contradicted": t_con}
+    metrics = {"split": split, "point_judgements": len(rows), "credit_f1": round(f1, 4),
+               "contradicted_f1": round(float(con[0]), 4),
+               "zero_style_credited": round(zero_at(t_par), 4),
+               "score_mean_abs_error": round(score_error(t_cov), 4)}
     log(f"thresholds {thresholds} on {split}: {metrics}")
     return thresholds, metrics
 
@@ -427,18 +492,6 @@ def _f1(pred: list[bool], gold: list[bool]) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def zero_credit_at(rows: list, t: float) -> float:
-    """Share of the points of zero-credit-style answers (gold not credited) credited at `t`."""
-    zero = [r for r in rows if r[3] in HARD_STYLES and r[2] not in ("covered", "partial")]
-    return sum(r[0] >= t and r[0] >= r[1] for r in zero) / max(1, len(zero))
-
-
-def f1_at(rows: list, t: float) -> float:
-    """Credit F1: gold covered/partial vs P(stated) ≥ t (and not more contradicted than stated)."""
-    return _f1([r[0] >= t and r[0] >= r[1] for r in rows],
-               [r[2] in ("covered", "partial") for r in rows])
-
-
 # ----------------------------------------------------------------------------- main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -448,6 +501,8 @@ def main() -> int:
                     help="lowest encoder layers kept as pre-trained (the embeddings always are)")
     ap.add_argument("--semeval-pairs", type=int, default=0,
                     help="SemEval training pairs used, a seeded sample (0: all; they are short)")
+    ap.add_argument("--fragments", type=int, default=0,
+                    help="hollow-answer pairs (one strong answer's evidence alone), 0: none")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--quick", action="store_true", help="smoke run on a few hundred pairs")
@@ -517,6 +572,8 @@ def train_and_export(args: argparse.Namespace, tok, rng: random.Random, base: Pa
     if args.semeval_pairs:
         sem_train = rng.sample(sem_train, min(len(sem_train), args.semeval_pairs))
     aug = augment("train", rng) + swap_examples("train", rng, limit=800)
+    if args.fragments:
+        aug += fragment_examples("train", rng, limit=args.fragments)
     refs = reference_examples(tok, rng)
     data = corpus + sem_train + aug + refs
     if args.quick:
@@ -532,7 +589,7 @@ def train_and_export(args: argparse.Namespace, tok, rng: random.Random, base: Pa
     cfg = {"name": "verifier-minilm-l6-v2", "base": "sentence-transformers/all-MiniLM-L6-v2",
            "labels": ["stated", "contradicted", "not_stated"], "max_len": MAX_LEN,
            "cls_id": CLS_ID, "sep_id": SEP_ID, "seed": SEED, "epochs": args.epochs, "lr": args.lr,
-           "frozen_layers": args.frozen_layers,
+           "frozen_layers": args.frozen_layers, "fragments": args.fragments,
            # Read points without their descriptions at run time: measured better on the dev
            # questions (credit F1 .838 vs .798 with the first model), and other people's
            # rubrics have none.
@@ -580,8 +637,8 @@ per-token evidence score. It is the offline default judge of `interviewer`
   {seconds} s on 2 CPU cores. Deterministic on CPU.
 - Data (pairs): authored corpus train questions {n_corpus}; SemEval-2013 3-way training
   answers {n_sem} (10 % of its answers held out); generated denials, question echoes and
-  swapped roles over train questions {n_aug}; bank reference answers outside the corpus dev and
-  test splits {n_refs}.
+  swapped roles{fragments} over train questions {n_aug}; bank reference answers outside
+  the corpus dev and test splits {n_refs}.
 - Splits of the authored corpus are by question (`training/corpus_spec.py`): train questions
   train the model, dev questions choose the thresholds, test questions are used only by
   `benchmarks/judge.py` for the reported figures (README "Judging").
@@ -595,8 +652,10 @@ per-token evidence score. It is the offline default judge of `interviewer`
 SemEval-2013 held-out training answers: 2-way macro-F1 {sem_f1}, 3-way accuracy {sem_acc}
 ({sem_n} answers). Test-question figures: README "Judging" (`benchmarks/judge.py`).
 
-Thresholds: {thresholds} — on the dev questions, the best credit F1 among those crediting at
-most {max_zero:.0%} of the points of answers that deserve nothing by style.
+Thresholds: {thresholds} — on the dev questions: credit starts at the partial threshold, the
+best credit F1 among those crediting at most {max_zero:.0%} of the points of answers that deserve
+nothing by style; covered from the threshold whose scores (covered 1, partial 0.5) come closest
+to the gold scores; contradicted by its own F1.
 
 ## Files and licence
 - `model.int8.onnx` sha256 `{sha}`
@@ -617,7 +676,9 @@ def write_card(out_dir: Path, cfg: dict) -> None:
         tr_n=tr["point_judgements"], tr_f1=tr["credit_f1"],
         dv_n=dv["point_judgements"], dv_f1=dv["credit_f1"], sem_f1=sem["macro_f1_2way"],
         sem_acc=sem["accuracy_3way"], sem_n=sem["answers"], thresholds=cfg["thresholds"],
-        sha=cfg["sha256"], max_zero=cfg.get("max_zero_credit", MAX_ZERO_CREDIT)))
+        sha=cfg["sha256"], max_zero=cfg.get("max_zero_credit", MAX_ZERO_CREDIT),
+        fragments=(f" ({cfg['fragments']} of them hollow one-sentence answers)"
+                   if cfg.get("fragments") else "")))
 
 
 def semeval_heldout(out_dir: Path, held: list[Example], log) -> dict:
