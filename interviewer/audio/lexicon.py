@@ -15,8 +15,7 @@ by a plural or possessive "s" / "'s" / "s'":
   pattern of its own acronyms, whatever the neighbours;
 - `RESPELLED`: a respelling in ordinary words ("GloVe" → "glove", "ReLU" → "ray-loo");
 - `PATTERNS`: digits inside tokens ("3x3" → "3 by 3", "1e-4" → "1 e minus 4", "YOLOv8" →
-  "YOLO v8"), and a hyphen between words said as a word boundary ("post-training" → "post
-  training").
+  "YOLO v8").
 A lower-case word is never changed unless listed in lower case ("tanh"): "glove", "rope" and
 "ram" stay themselves.
 
@@ -83,9 +82,6 @@ RESPELLED: dict[str, str] = {
     "iterable": "itterable", "backtest": "back-test", "groupby": "group-by",
     "safetensors": "safe-tensors", "denoising": "denoizing", "pretraining": "pre-training",
     "pretrained": "pre-trained",
-    # Found in dev questions' transcripts: espeak-ng stresses "heterogeneity" as
-    # "hetero-gen-AY-ity"; "autoencoders" as one word was heard "auto and coders".
-    "heterogeneity": "heterojeneeity", "autoencoder": "auto encoder",
 }
 # A lower-case entry also applies at the start of a sentence ("Stochastic ...").
 RESPELLED.update({k.capitalize(): v.capitalize() for k, v in list(RESPELLED.items())
@@ -105,10 +101,6 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e-(\d+)\b"), r"\1 e minus \2"),
     # "YOLOv8": espeak says "yah-luv eight".
     (re.compile(r"\b(YOLO)v(\d+)\b", re.IGNORECASE), r"YOLO v\2"),
-    # A hyphen between words: espeak-ng makes one word of "post-training" ("pˈoʊsttɹˈeɪnɪŋ",
-    # heard "pulse training"), "byte-pair" ("bike bearing"), "U-Net" ("unit"); as two words
-    # the voice gets a word boundary. Respellings below keep theirs (they are applied after).
-    (re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])"), " "),
 )
 
 

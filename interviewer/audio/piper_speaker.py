@@ -185,58 +185,32 @@ def split_sentences(text: str) -> list[list[str]]:
     return sentences
 
 
-#: The first chunk is synthesised alone before anything plays, and its synthesis time grows with
-#: its length (benchmarks/tts.py's first-sample run: ~0.2 s for 30-40 characters, 0.40-0.47 s
-#: for 55-90 under load), so a first sentence longer than this (`_cost`) is split.
-FIRST_CHUNK_MAX_COST = 45
+#: The first sentence is synthesised alone before anything plays; VITS takes ~0.08 s per second
+#: of speech here, so a long one is split to keep the first sample within ~0.3 s.
+FIRST_CHUNK_MAX_WORDS = 9
 # Words a spoken phrase break may precede when a long first sentence has no punctuation to
 # split at.
 _BREAK_BEFORE = {"and", "or", "but", "when", "where", "which", "that", "how", "why", "if",
-                 "with", "for", "to", "in", "on", "of", "between", "from", "while", "because",
-                 "as", "such", "including", "covering", "using", "without", "under", "at"}
-_CAPS = re.compile(r"\b[A-Z]{2,}\b")
-
-
-def _cost(text: str) -> int:
-    """Roughly how long `text` takes to say, in characters: a spelled acronym's letters count
-    three times ("PCA" is said "pee-see-ay")."""
-    return len(text) + 2 * sum(len(m) for m in _CAPS.findall(text))
-
-
-def _breaks_before(word: str) -> bool:
-    return word.lower().strip("\"'(") in _BREAK_BEFORE
+                 "with", "for", "to", "in", "on", "of", "between", "from", "while", "because"}
 
 
 def speakable_chunks(text: str) -> list[list[str]]:
-    """`split_sentences`, with a long first sentence split so the first sample comes sooner.
-
-    Candidate places: after a clause, or before a conjunction or preposition (marked with a
-    comma), with at least two words before and three after. The longest first part within
-    FIRST_CHUNK_MAX_COST is taken, else the shortest one.
-    """
+    """`split_sentences`, with a long first sentence split at a phrase break (its first
+    clause, else before a conjunction or preposition), marked with a comma."""
     sentences = split_sentences(text)
     if not sentences:
         return sentences
     first, rest = sentences[0], sentences[1:]
     words = " ".join(first).split()
-    if _cost(" ".join(words)) <= FIRST_CHUNK_MAX_COST:
+    if len(words) <= FIRST_CHUNK_MAX_WORDS:
         return sentences
-    clause_ends = set()
-    n = 0
-    for clause in first[:-1]:
-        n += len(clause.split())
-        clause_ends.add(n)
-    cuts = [i for i in range(2, len(words) - 2)
-            if i in clause_ends or (_breaks_before(words[i])
-                                    and not _breaks_before(words[i - 1])
-                                    and not words[i - 1].endswith(tuple(_CLAUSE_END)))]
-    if not cuts:
+    head_words = len(first[0].split())
+    if len(first) > 1 and 3 <= head_words <= FIRST_CHUNK_MAX_WORDS + 3:
+        return [first[:1], first[1:], *rest]
+    cut = next((i for i in range(min(FIRST_CHUNK_MAX_WORDS, len(words) - 3), 3, -1)
+                if words[i].lower().strip("\"'(") in _BREAK_BEFORE), None)
+    if cut is None:
         return sentences
-    within = [i for i in cuts if _cost(" ".join(words[:i])) <= FIRST_CHUNK_MAX_COST]
-    cut = max(within) if within else min(cuts)
-    if cut in clause_ends:
-        k = next(j for j in range(len(first)) if len(" ".join(first[:j + 1]).split()) == cut)
-        return [first[:k + 1], first[k + 1:], *rest]
     return [[" ".join(words[:cut]) + ","], [" ".join(words[cut:])], *rest]
 
 
@@ -492,10 +466,11 @@ def _onnx_session(model: Path) -> Any:
     # 0.18 s of load time and ~45 MB of peak RSS, and load time delays the first question.
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     opts.log_severity_level = 3
-    # No memory arena and no memory-pattern planning: the arena keeps the largest buffers of
-    # any sentence so far and patterns are planned per input shape (each sentence has its own
-    # length), so both grow the process for nothing here; see the README for the measurement.
-    opts.enable_cpu_mem_arena = False
+    # No memory-pattern planning: patterns are planned per input shape and every sentence has
+    # its own length. Measured (load + 10 dev questions, peak RSS over the process before the
+    # voice, 2 runs each, idle machine): 217-228 MB as before, 200-202 MB without patterns;
+    # without the CPU arena too 250-271 MB, without the arena alone 311-337 MB (glibc's malloc
+    # keeps more than the arena), so the arena stays.
     opts.enable_mem_pattern = False
     try:
         return ort.InferenceSession(str(model), sess_options=opts,

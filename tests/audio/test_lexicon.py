@@ -22,23 +22,20 @@ SAID = [
      "How do Word2Vec, glove and Bert embeddings differ?"),
     ("Plot the ROC curve and report its AUC", "Plot the R.O.C. curve and report its A.U.C."),
     ("AUC or ROC?", "A.U.C. or R.O.C.?"),
-    ("PR-AUC", "P.R. A.U.C."),  # the hyphen would be read "minus" after a spelled term
-    # A hyphen between words is a word boundary (espeak-ng would run them into one word).
-    ("post-training and byte-pair, U-Net", "post training and byte pair, U Net"),
-    ("Heterogeneity of autoencoders", "Heterojeneeity of auto encoders"),
+    ("PR-AUC", "P.R.A.U.C."),  # the hyphen would be read "minus" after a spelled term
     ("a CI/CD setup", "a C.I.C.D. setup"),  # and the slash "slash"
     ("two LLMs on GPU-0", "two L.L.M's on G.P.U.0"),
     ("BERT's tokenizer", "Bert's tokenizer"),
     ("NaNs and FLOPs", "nans and flops"),
     ("ReLU, PReLU, SiLU, SwiGLU and tanh", "ray-loo, P ray-loo, sigh-loo, swig-loo and tanch"),
     ("Tanh saturates.", "Tanch saturates."),
-    ("ReLUs and ReLU-like units", "ray-loos and ray-loo like units"),
+    ("ReLUs and ReLU-like units", "ray-loos and ray-loo-like units"),
     ("LoRA vs QLoRA", "lora vs Q lora"),
     ("RoPE, ALiBi and YaRN", "rope, alibi and yarn"),
     ("ZeRO-3 with NCCL", "zero-3 with nickel"),
     ("export to ONNX", "export to onyx"),
     ("GANs, RAG and the GIL", "G.A.N's, rag and the gill"),
-    ("WGAN and Graph-RAG", "W G.A.N. and Graph rag"),
+    ("WGAN and Graph-RAG", "W G.A.N. and graph rag"),
     ("IoU, GIoU and mAP", "I.O.U., G.I.O.U. and M.A.P."),
     ("RoIAlign", "R.O.I. align"),
     ("an A/B test", "an A.B. test"),
@@ -80,7 +77,7 @@ def test_only_whole_tokens_match() -> None:
     segs = lx.segments("CIFAR-10, OpenAI-compatible APIs are not CI, sMAPE is not MAP")
     assert [s for s in segs if isinstance(s, lx.Spelled)] == [
         lx.Spelled("API", plural=True), lx.Spelled("CI"), lx.Spelled("MAP")]
-    assert "".join(s for s in segs if isinstance(s, str)).startswith("CIFAR-10, OpenAI compatible")
+    assert "".join(s for s in segs if isinstance(s, str)).startswith("CIFAR-10, OpenAI-compatible")
 
 
 def test_the_table_is_consistent() -> None:

