@@ -54,6 +54,8 @@ OUT = ROOT / "interviewer" / "judge" / "models" / "verifier"
 SEED = 13
 CLS_ID, SEP_ID = 101, 102  # all-MiniLM-L6-v2's tokenizer
 MAX_ZERO_CREDIT = 0.04
+#: P(contradicted) levels tried as the credit veto (`decide`'s "doubt"); 1.0 = none.
+DOUBT_GRID = (1.0, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15)
 HARD_STYLES = ("wrong", "swapped", "denied", "injection", "offtopic", "vague", "star-hollow")
 # Soft targets over (stated, contradicted, not_stated): a partial point is half-way stated.
 TARGETS = {
@@ -452,34 +454,39 @@ def choose_thresholds(rows: list, split: str, log,
               key=lambda x: x[0])
     t_con = con[1]
 
-    def credited(r: tuple, t: float) -> bool:
-        return r[0] >= t and not (r[1] >= t_con and r[1] > r[0])
+    def credited(r: tuple, t: float, doubt: float) -> bool:
+        return r[0] >= t and r[1] < doubt and not (r[1] >= t_con and r[1] > r[0])
 
-    # The best credit F1 among thresholds that credit at most max_zero_credit of the points of
-    # answers that deserve nothing by style: praise for a wrong answer teaches the wrong answer.
+    # The best credit F1 among (partial, doubt) thresholds that credit at most max_zero_credit
+    # of the points of answers that deserve nothing by style: praise for a wrong answer teaches
+    # the wrong answer. Doubt 1.0 = no veto; ties go to the weaker veto.
     gold = [r[2] in ("covered", "partial") for r in rows]
     zero = [r for r in rows if r[3] in HARD_STYLES and r[2] not in ("covered", "partial")]
 
-    def zero_at(t: float) -> float:
-        return sum(credited(r, t) for r in zero) / max(1, len(zero))
+    def zero_at(t: float, doubt: float) -> float:
+        return sum(credited(r, t, doubt) for r in zero) / max(1, len(zero))
 
-    ok = [t for t in grid if zero_at(t) <= max_zero_credit] or [grid[-1]]
-    f1, t_par = max(((_f1([credited(r, t) for r in rows], gold), t) for t in ok),
-                    key=lambda x: x[0])
+    pairs = [(t, d) for d in DOUBT_GRID for t in grid]
+    ok = [(t, d) for t, d in pairs if zero_at(t, d) <= max_zero_credit] or [(grid[-1], 1.0)]
+    f1, _, t_par, doubt = max(((_f1([credited(r, t, d) for r in rows], gold), d, t, d)
+                               for t, d in ok), key=lambda x: (x[0], x[1]))
+    if doubt >= 1.0 or not any(credited(r, t_par, 1.0) and not credited(r, t_par, doubt)
+                               for r in rows):
+        doubt = 1.0
     # Covered from the threshold whose scores (covered 1, partial 0.5, missing 0) are closest to
     # the gold scores: the figure a candidate sees. Ties go to the lower threshold.
     value = {"covered": 1.0, "partial": 0.5}
 
     def score_error(t: float) -> float:
         pred = [1.0 if r[0] >= t else 0.5 for r in rows]
-        return sum(abs((p if credited(r, t_par) else 0.0) - value.get(r[2], 0.0))
+        return sum(abs((p if credited(r, t_par, doubt) else 0.0) - value.get(r[2], 0.0))
                    for p, r in zip(pred, rows, strict=True)) / max(1, len(rows))
 
     t_cov = min((t for t in grid if t >= t_par), key=lambda t: (round(score_error(t), 6), t))
-    thresholds = {"covered": t_cov, "partial": t_par, "contradicted": t_con}
+    thresholds = {"covered": t_cov, "partial": t_par, "contradicted": t_con, "doubt": doubt}
     metrics = {"split": split, "point_judgements": len(rows), "credit_f1": round(f1, 4),
                "contradicted_f1": round(float(con[0]), 4),
-               "zero_style_credited": round(zero_at(t_par), 4),
+               "zero_style_credited": round(zero_at(t_par, doubt), 4),
                "score_mean_abs_error": round(score_error(t_cov), 4)}
     log(f"thresholds {thresholds} on {split}: {metrics}")
     return thresholds, metrics

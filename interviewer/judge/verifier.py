@@ -239,10 +239,17 @@ class VerifierJudge(JudgeBase):
 
 
 def decide(probs: np.ndarray, thresholds: dict[str, float]) -> RawStatus:
-    """The status code decides from the model's probabilities and the fitted thresholds."""
+    """The status code decides from the model's probabilities and the fitted thresholds.
+
+    `doubt` (optional, fitted on dev): a point whose P(contradicted) reaches it earns no credit
+    even when P(stated) is high: the model's split vote is how a fluent wrong answer looks,
+    and praise for a wrong answer teaches the wrong answer. It stays a gap (the follow-up
+    asks about it), not a contradiction."""
     stated, contra = float(probs[0]), float(probs[1])
     if contra >= thresholds["contradicted"] and contra > stated:
         return "contradicted"
+    if contra >= thresholds.get("doubt", 1.0):
+        return "missing"
     if stated >= thresholds["covered"]:
         return "covered"
     if stated >= thresholds["partial"]:

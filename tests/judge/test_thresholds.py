@@ -52,3 +52,23 @@ def test_a_looser_limit_buys_recall_and_contradictions_are_found() -> None:
     assert loose["partial"] < strict["partial"]
     assert m["contradicted_f1"] == 1.0
     assert 0.05 < loose["contradicted"] <= 0.6  # between the two populations
+
+
+def test_a_split_vote_is_vetoed_when_it_is_how_wrong_answers_look() -> None:
+    """Fluent wrong answers with high P(stated) but a real share of P(contradicted): no
+    threshold on P(stated) separates them, the doubt veto does, and `decide` applies it."""
+    rng = random.Random(5)
+    rows = [(rng.uniform(0.6, 1.0), rng.uniform(0.0, 0.1), "covered", "strong")
+            for _ in range(200)]
+    rows += [(rng.uniform(0.6, 0.9), rng.uniform(0.32, 0.38), "missing", "wrong")
+             for _ in range(60)]
+    thresholds, metrics = train_verifier.choose_thresholds(rows, "dev", lambda _m: None, 0.02)
+    assert 0.1 < thresholds["doubt"] <= 0.32
+    assert metrics["credit_f1"] == 1.0
+    assert _credited_share(rows, thresholds) == 0.0
+    assert decide(np.array([0.9, 0.05, 0.05]), thresholds) == "covered"
+
+
+def test_without_split_votes_there_is_no_veto() -> None:
+    thresholds, _ = train_verifier.choose_thresholds(_rows(), "dev", lambda _m: None, 0.1)
+    assert thresholds["doubt"] == 1.0
