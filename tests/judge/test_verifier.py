@@ -145,7 +145,10 @@ def test_the_model_card_and_licence_ship_beside_the_weights() -> None:
 
     d = model_dir()
     cfg = json.loads((d / "config.json").read_text())
-    assert set(cfg["thresholds"]) == {"covered", "partial", "contradicted"}
+    t = cfg["thresholds"]
+    assert {"covered", "partial", "contradicted"} <= set(t) <= {"covered", "partial",
+                                                                 "contradicted", "doubt"}
+    assert 0 < t["partial"] <= t["covered"] < 1 and 0 < t.get("doubt", 1.0) <= 1
     assert (d / "MODEL_CARD.md").read_text().count("sha256") >= 1
     assert "Attribution-ShareAlike" in next(d.glob("LICENSE-SemEval*")).read_text()
     assert (d / "model.int8.onnx").stat().st_size < 40e6
