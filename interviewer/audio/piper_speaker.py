@@ -85,8 +85,10 @@ class _Inference(BaseModel):
 
 @dataclass(frozen=True)
 class Delivery:
-    """How the voice speaks on top of its config (`.onnx.json` "inference"); the defaults were
-    tuned for intelligibility on dev questions (`benchmarks/tts.py --direct`, see the README).
+    """How the voice speaks on top of its config (`.onnx.json` "inference"). The defaults
+    change nothing: slower or faster speech, less sampling noise and silence between sentences
+    were measured on dev questions (`benchmarks/tts.py --direct`) and none lowered tiny.en's
+    WER beyond the noise (README, "Voice").
 
     pace: multiplies the config's length_scale (> 1 is slower); `--rate` scales on top of it.
     noise_scale, noise_w: the VITS sampling noise of the audio and of the phoneme durations
