@@ -468,11 +468,10 @@ def choose_thresholds(rows: list, split: str, log,
 
     pairs = [(t, d) for d in DOUBT_GRID for t in grid]
     ok = [(t, d) for t, d in pairs if zero_at(t, d) <= max_zero_credit] or [(grid[-1], 1.0)]
-    f1, _, t_par, doubt = max(((_f1([credited(r, t, d) for r in rows], gold), d, t, d)
-                               for t, d in ok), key=lambda x: (x[0], x[1]))
-    if doubt >= 1.0 or not any(credited(r, t_par, 1.0) and not credited(r, t_par, doubt)
-                               for r in rows):
-        doubt = 1.0
+    f1, doubt, t_par = max(((_f1([credited(r, t, d) for r in rows], gold), d, t)
+                            for t, d in ok), key=lambda x: (x[0], x[1]))
+    if not any(credited(r, t_par, 1.0) and not credited(r, t_par, doubt) for r in rows):
+        doubt = 1.0  # a veto that changes nothing on dev is not one
     # Covered from the threshold whose scores (covered 1, partial 0.5, missing 0) are closest to
     # the gold scores: the figure a candidate sees. Ties go to the lower threshold.
     value = {"covered": 1.0, "partial": 0.5}
@@ -661,8 +660,9 @@ SemEval-2013 held-out training answers: 2-way macro-F1 {sem_f1}, 3-way accuracy 
 
 Thresholds: {thresholds} — on the dev questions: credit starts at the partial threshold, the
 best credit F1 among those crediting at most {max_zero:.0%} of the points of answers that deserve
-nothing by style; covered from the threshold whose scores (covered 1, partial 0.5) come closest
-to the gold scores; contradicted by its own F1.
+nothing by style, chosen together with doubt (no credit from that P(contradicted) up; 1.0 =
+none); covered from the threshold whose scores (covered 1, partial 0.5) come closest to the gold
+scores; contradicted by its own F1.
 
 ## Files and licence
 - `model.int8.onnx` sha256 `{sha}`
