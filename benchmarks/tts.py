@@ -53,6 +53,7 @@ Prints Markdown tables, writes JSON to benchmarks/results/tts.json (with the loa
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -88,6 +89,7 @@ DEV_SHARE = 40  # per cent of bank ids in the lexicon's development split
 SEEN_FILE = ROOT / "benchmarks" / "data" / "tts_seen.txt"
 
 
+@functools.lru_cache(maxsize=1)
 def seen_ids() -> frozenset[str]:
     """The ids listed in SEEN_FILE (comments and blank lines skipped)."""
     lines = SEEN_FILE.read_text(encoding="utf-8").splitlines() if SEEN_FILE.is_file() else []

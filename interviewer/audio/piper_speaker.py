@@ -578,7 +578,7 @@ class PiperSpeaker(PlayingSpeaker):
         self.rate = rate
         self.volume = volume
         length_scale_for(rate)  # a bad rate is a usage error now
-        Delivery.from_env()  # and so is a bad $INTERVIEWER_TTS_PIPER
+        self.delivery = Delivery.from_env()  # a bad $INTERVIEWER_TTS_PIPER is one too
         self._loaded: PiperVoice | None = None
         self._load_error: BaseException | None = None
         self._load_done = threading.Event()
@@ -619,10 +619,10 @@ class PiperSpeaker(PlayingSpeaker):
                 self.fallback_reason = exc.message
                 self.engine = self.fallback.engine  # what really speaks from now on
             return self.fallback._render(text)
-        delivery = Delivery.from_env()
+        d = self.delivery
         return Rendering(voice.sample_rate,
-                         voice.stream(text, length_scale=voice.length_scale(self.rate, delivery),
-                                      volume=self.volume, delivery=delivery))
+                         voice.stream(text, length_scale=voice.length_scale(self.rate, d),
+                                      volume=self.volume, delivery=d))
 
 
 def synthesize(text: str, *, models_dir: Path, voice: str | None = None,
