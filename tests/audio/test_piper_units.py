@@ -107,10 +107,50 @@ def test_delivery_defaults_env_and_rate_on_top(voice_models: Path,
     plain = ps.Delivery(noise_scale=0.0, noise_w=0.0)
     quiet = ps.Delivery(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.5)
     text = "Define overfitting. Give an example."
-    a = [p.size for p in voice.stream(text, length_scale=1.0, volume=1.0, delivery=plain)]
-    b = [p.size for p in voice.stream(text, length_scale=1.0, volume=1.0, delivery=quiet)]
-    assert len(a) == len(b) == 2
-    assert b[0] - a[0] == round(0.5 * voice.sample_rate) and b[1] == a[1]
+    a = list(voice.stream(text, length_scale=1.0, volume=1.0, delivery=plain))
+    b = list(voice.stream(text, length_scale=1.0, volume=1.0, delivery=quiet))
+    first = len(list(voice.sentence_audio(voice.sentences(text)[0], 1.0, plain)))
+    gap = round(0.5 * voice.sample_rate)
+    # b = a with one piece of silence inserted after the first sentence's pieces.
+    assert len(b) == len(a) + 1
+    assert b[first].size == gap and not np.any(b[first])
+    assert [x.size for x in b[:first] + b[first + 1:]] == [x.size for x in a]
+
+
+def test_windowed_decoding_sounds_like_the_whole_model(voice_models: Path,
+                                                       tmp_path: Path) -> None:
+    """The installed voice is split (encoder + decoder, decoded window by window); with its
+    random draws off, every sentence comes out as the unsplit model makes it, sample for
+    sample up to float rounding, in pieces: a short first window, then longer ones."""
+    files = ps.find_voice(voice_models)
+    parts = files.parts()
+    assert parts is not None and all(f.stat().st_mode & 0o777 == 0o600 for f in parts)
+    whole_dir = tmp_path / "voices"
+    whole_dir.mkdir()
+    for f in (files.model, files.config):
+        (whole_dir / f.name).symlink_to(f)
+    whole = ps.PiperVoice(ps.find_voice(tmp_path))
+    split = ps.load_voice(files)
+    assert split.split and not whole.split
+    still = ps.Delivery(noise_scale=0.0, noise_w=0.0)
+    text = ("Walk me through how you would debug a model whose validation loss rises while the "
+            "training loss keeps falling, and what you would change first. Why?")
+    for phonemes in split.sentences(text):
+        pieces = list(split.sentence_audio(phonemes, 1.0, still))
+        ref = whole.synthesize_sentence(phonemes, 1.0, still)
+        joined = np.concatenate(pieces)
+        assert joined.size == ref.size
+        assert float(np.max(np.abs(joined - ref))) < 1e-3
+        assert pieces[0].size == ps.FIRST_WINDOW * 256 or len(pieces) == 1
+    assert len(list(split.sentence_audio(split.sentences(text)[0], 1.0, still))) >= 3
+
+
+def test_decode_windows_tile_the_latent() -> None:
+    for frames in (1, ps.FIRST_WINDOW, ps.FIRST_WINDOW + 1, 500):
+        w = ps.decode_windows(frames)
+        assert w[0] == (0, min(frames, ps.FIRST_WINDOW))
+        assert all(a[1] == b[0] for a, b in zip(w, w[1:], strict=False))
+        assert w[-1][1] == frames and all(hi - lo <= ps.WINDOW for lo, hi in w[1:])
 
 
 def test_a_broken_voice_config_names_the_file(tmp_path: Path) -> None:
