@@ -43,7 +43,9 @@ Measured on a private PulseAudio daemon (the tests' virtual speaker):
   (`SpeechResult.started_at`), i.e. phonemes + the first chunk's synthesis + stream opening;
 - a session: `interviewer practice` one question + a spoken answer (benchmarks/startup.py's
   run), launch → first question audible and the process's peak RSS, per engine. The pyttsx3 run
-  uses a home folder without the voice (the fallback a user without it gets).
+  uses a home folder without the voice (the fallback a user without it gets); "piper-whole"
+  one with the voice but not its split parts (each sentence decoded in one call, as a voice
+  installed before the split is), timed beside the default windowed decoding.
 - phonemes: libespeak-ng through ctypes (what the voice uses, with the lexicon) against the
   espeak-ng CLI.
 
@@ -74,7 +76,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "asr"))
 
-ENGINES = ("piper", "pyttsx3")
+#: Engines timed (first sample, session): "piper-whole" is the same voice without its split
+#: parts (each sentence decoded in one call, as before the split), timed beside the default.
+ENGINES = ("piper", "piper-whole", "pyttsx3")
 #: Voices whose WER is measured: name → (`--tts` engine, extra environment).
 VOICES: dict[str, tuple[str, dict[str, str]]] = {
     "piper": ("piper", {}),
@@ -235,13 +239,15 @@ def summarise_wer(wers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def first_sample(questions: list[str], engines: list[str]) -> list[dict[str, Any]]:
+def first_sample(questions: list[str], engines: list[str],
+                 homes: dict[str, Path]) -> list[dict[str, Any]]:
     """speak() → first sample handed to the device, on a warm speaker of each engine."""
     from interviewer.factory import make_speaker
 
     rows = []
     for engine in engines:
-        speaker = make_speaker(no_tts=False, tts=engine)
+        speaker = make_speaker(no_tts=False, tts=engine.removesuffix("-whole"),
+                               models_dir=homes[engine] / "models")
         speaker.speak("Ready.")  # load and warm the engine: a session's first question has
         # its own measurement (launch → audible)
         for q in questions:
@@ -255,8 +261,9 @@ def first_sample(questions: list[str], engines: list[str]) -> list[dict[str, Any
     return rows
 
 
-def _home_without_voice(real_home: Path) -> Path:
-    """A home folder sharing every model and cache of `real_home` except the Piper voice."""
+def _home_like(real_home: Path, voices: str) -> Path:
+    """A home folder sharing every model and cache of `real_home` but the Piper voice:
+    `voices` "none" (no voice: pyttsx3 speaks) or "whole" (the voice without its split parts)."""
     home = Path(tempfile.mkdtemp(prefix="tts-home-"))
     for item in real_home.iterdir():
         if item.name != "models":
@@ -265,20 +272,30 @@ def _home_without_voice(real_home: Path) -> Path:
     for item in (real_home / "models").iterdir():
         if item.name != "voices":
             (home / "models" / item.name).symlink_to(item)
+    if voices == "whole":
+        (home / "models" / "voices").mkdir()
+        for f in (real_home / "models" / "voices").glob("*.onnx*"):
+            (home / "models" / "voices" / f.name).symlink_to(f)
     return home
 
 
-def sessions(pulse: Any, engines: list[str], repeats: int, work: Path) -> list[dict[str, Any]]:
+def engine_homes() -> dict[str, Path]:
+    """The home folder each timed engine runs with."""
+    from interviewer.env import Environment
+
+    real_home = Environment().home
+    assert real_home is not None
+    return {"piper": real_home, "piper-whole": _home_like(real_home, "whole"),
+            "pyttsx3": _home_like(real_home, "none")}
+
+
+def sessions(pulse: Any, engines: list[str], repeats: int, work: Path,
+             homes: dict[str, Path]) -> list[dict[str, Any]]:
     """benchmarks/startup.py's run per engine: launch → audible, peak RSS of a spoken turn."""
     import startup
 
-    from interviewer.env import Environment
-
     answer = work / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "160", "-w", str(answer), startup.ANSWER], check=True)
-    real_home = Environment().home
-    assert real_home is not None
-    homes = {"piper": real_home, "pyttsx3": _home_without_voice(real_home)}
     rows = []
     saved = os.environ.get("INTERVIEWER_HOME")
     try:
@@ -407,6 +424,9 @@ def main() -> None:
                  for split, n in (("heldout", args.heldout), ("dev", args.dev)) if n > 0}
     timed = questions.get("heldout") or questions.get("dev") or []
     engines = sorted({VOICES[v][0] for v in args.voices}, key=ENGINES.index)
+    if "piper" in engines and not args.quick:
+        engines.insert(1, "piper-whole")
+    homes = engine_homes()
     work = Path(tempfile.mkdtemp(prefix="tts-bench-"))
     pulse = PulseHarness(Path(tempfile.mkdtemp(prefix="tts-pulse-")))
     if not args.direct:  # --direct plays nothing
@@ -418,13 +438,13 @@ def main() -> None:
     try:
         if not args.wer_only:
             phon = phonemizers(timed[:10])
-            firsts = first_sample(timed[:10], engines)
+            firsts = first_sample(timed[:10], engines, homes)
         if args.direct:
             wers = direct(questions, args.direct, args.wer_repeats, args.lexicon)
         else:
             wers = [] if args.skip_wer else intelligibility(pulse, questions, args.voices)
         if not args.wer_only:
-            runs = sessions(pulse, engines, args.repeats, work)
+            runs = sessions(pulse, engines, args.repeats, work, homes)
     finally:
         if not args.direct:
             pulse.stop()

@@ -133,8 +133,8 @@ def test_windowed_decoding_sounds_like_the_whole_model(voice_models: Path,
     split = ps.load_voice(files)
     assert split.split and not whole.split
     still = ps.Delivery(noise_scale=0.0, noise_w=0.0)
-    text = ("Walk me through how you would debug a model whose validation loss rises while the "
-            "training loss keeps falling, and what you would change first. Why?")
+    text = ("Compare random forests and gradient boosting on tabular data with many noisy "
+            "features, and say when you would pick each one. Why?")
     for phonemes in split.sentences(text):
         pieces = list(split.sentence_audio(phonemes, 1.0, still))
         ref = whole.synthesize_sentence(phonemes, 1.0, still)
@@ -143,6 +143,9 @@ def test_windowed_decoding_sounds_like_the_whole_model(voice_models: Path,
         assert float(np.max(np.abs(joined - ref))) < 1e-3
         assert pieces[0].size == ps.FIRST_WINDOW * 256 or len(pieces) == 1
     assert len(list(split.sentence_audio(split.sentences(text)[0], 1.0, still))) >= 3
+    # The long first sentence is broken at a phrase unless the delivery says otherwise.
+    assert len(split.sentences(text)) == len(whole.sentences(text)) == 3
+    assert len(split.sentences(text, ps.Delivery(first_break=0))) == 2
 
 
 def test_decode_windows_tile_the_latent() -> None:
