@@ -3,7 +3,7 @@
 text → sentences and clauses → IPA phonemes (espeak-ng) → ids (the voice's `phoneme_id_map`,
 as Piper does: BOS "^", pad "_" after every phoneme, EOS "$") → onnxruntime → 22.05 kHz audio,
 made as it is played: the voice, split into encoder and decoder when installed
-(`split_voice`), runs its encoder once per sentence and its decoder a window of ~1.5 s at a
+(`split_voice`), runs its encoder once per sentence and its decoder a window of ~0.7 s at a
 time (the first ~0.4 s), so a sentence starts playing after its encoder and first window, and
 the decoder's memory is a window's, not a whole sentence's.
 
@@ -400,9 +400,10 @@ def apply_volume(audio: np.ndarray, volume: float) -> np.ndarray:
 #: Latent frames decoded first (~0.37 s of audio at 256 samples a frame): the first sample of a
 #: sentence waits for the encoder and this window only.
 FIRST_WINDOW = 32
-#: Latent frames per later window (~1.5 s of audio): long enough that the context decoded
-#: twice costs little, short enough that the decoder's activations stay small.
-WINDOW = 128
+#: Latent frames per later window (~0.74 s of audio). Measured on 3 long questions spoken
+#: twice (peak RSS over the process before the voice; synthesis time of the 3): 32 frames
+#: +111 MB, 1.94 s; 64 +118 MB, 1.63 s; 96 +121 MB, 1.52 s; 128 +135 MB, 1.52 s; 256 +172 MB.
+WINDOW = 64
 #: Latent frames decoded on each side of a window and thrown away: the decoder's receptive
 #: field. Measured on this voice against decoding the whole sentence at once: the largest
 #: sample difference is 0.014 with 4 frames, 7e-4 with 8, 4e-7 with 16 (output peaks at 1.0).
