@@ -487,10 +487,17 @@ class PiperVoice:
         parts = files.parts()
         self._session = _onnx_session(parts[0] if parts else files.model)
         self._decoder = _onnx_session(parts[1]) if parts else None
-        self._hop = 0  # audio samples per latent frame, measured by the warm-up below
         # One tiny synthesis at load: onnxruntime's first run allocates and initialises its
-        # kernels, which would otherwise delay the first question's first sample.
-        self.synthesize_sentence("ə.", 1.0)
+        # kernels, which would otherwise delay the first question's first sample. A split
+        # voice also learns from it how many audio samples one latent frame makes.
+        self._hop = self._warm_up()
+
+    def _warm_up(self) -> int:
+        (out,) = self._session.run(None, self._feeds("ə.", 1.0, Delivery()))[:1]
+        if self._decoder is None:
+            return 0
+        latent = np.asarray(out, dtype=np.float32)
+        return int(self._decode(latent).size // latent.shape[-1])
 
     @property
     def split(self) -> bool:
@@ -529,11 +536,6 @@ class PiperVoice:
             yield np.asarray(out, dtype=np.float32).reshape(-1)
             return
         latent = np.asarray(out, dtype=np.float32)
-        if not self._hop:  # the warm-up: decode whole once to learn the upsampling factor
-            audio = self._decode(latent)
-            self._hop = audio.size // latent.shape[-1]
-            yield audio
-            return
         for lo, hi in decode_windows(latent.shape[-1]):
             a, b = max(0, lo - DECODER_CONTEXT), min(latent.shape[-1], hi + DECODER_CONTEXT)
             audio = self._decode(latent[..., a:b])
