@@ -1,7 +1,7 @@
 """Train the rubric-point verifier and export it for the product (int8 ONNX + model card).
 
     python3 training/train_verifier.py                 # full run, 3 epochs
-    python3 training/train_verifier.py --precision fp32  # without bf16 autocast (~75 min)
+    python3 training/train_verifier.py --precision fp32  # no bf16 (v2: 4,401 s, cores shared)
     python3 training/train_verifier.py --quick         # a smoke run on a few hundred pairs
 
 Data (all in the repository or beside it, see README "Judging"):

@@ -487,6 +487,7 @@ class PiperVoice:
         parts = files.parts()
         self._session = _onnx_session(parts[0] if parts else files.model)
         self._decoder = _onnx_session(parts[1]) if parts else None
+        self._latent_name = self._decoder.get_inputs()[0].name if self._decoder else ""
         # One tiny synthesis at load: onnxruntime's first run allocates and initialises its
         # kernels, which would otherwise delay the first question's first sample. A split
         # voice also learns from it how many audio samples one latent frame makes.
@@ -543,8 +544,7 @@ class PiperVoice:
 
     def _decode(self, latent: np.ndarray) -> np.ndarray:
         assert self._decoder is not None
-        name = self._decoder.get_inputs()[0].name
-        (audio,) = self._decoder.run(None, {name: latent})[:1]
+        (audio,) = self._decoder.run(None, {self._latent_name: latent})[:1]
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
     def synthesize_sentence(self, phonemes: str, length_scale: float,
